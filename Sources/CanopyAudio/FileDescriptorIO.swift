@@ -1,0 +1,45 @@
+import Foundation
+
+/// Small POSIX helpers shared by the sinks: writing whole buffers and positional
+/// patches without going through Foundation's buffering, so a flush really reaches
+/// the kernel.
+enum FileDescriptorIO {
+    /// Writes all of `bytes` at the current offset, retrying on EINTR and short writes.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, name: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n > 0 {
+                offset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                throw AudioError.writeFailed(path: name, reason: n < 0 ? String(cString: strerror(errno)) : "no progress")
+            }
+        }
+    }
+
+    /// Writes `bytes` at absolute `position` without moving the file offset.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at position: Int, name: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + offset, bytes.count - offset, off_t(position + offset))
+            if n > 0 {
+                offset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                throw AudioError.writeFailed(path: name, reason: n < 0 ? String(cString: strerror(errno)) : "no progress")
+            }
+        }
+    }
+
+    /// Creates (truncating) `path` for writing.
+    static func create(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if fd < 0 {
+            throw AudioError.cannotCreateOutput(path: path, reason: String(cString: strerror(errno)))
+        }
+        return fd
+    }
+}

@@ -1,0 +1,82 @@
+import NIOCore
+
+/// Checked readers and the shared field writers of the wire format. Every read checks
+/// what is left and throws `.truncated` instead of trapping; every count is bounded
+/// before anything is allocated for it.
+extension ByteBuffer {
+    @inlinable
+    public mutating func readChecked<T: FixedWidthInteger>(_: T.Type = T.self) throws(WireError) -> T {
+        guard let v = readInteger(as: T.self) else { throw .truncated }
+        return v
+    }
+
+    public mutating func readNodeID() throws(WireError) -> NodeID {
+        let high: UInt64 = try readChecked()
+        let low: UInt64 = try readChecked()
+        return NodeID(high: high, low: low)
+    }
+
+    public mutating func writeNodeID(_ id: NodeID) {
+        writeInteger(id.high)
+        writeInteger(id.low)
+    }
+
+    public mutating func readPeerAddress() throws(WireError) -> PeerAddress {
+        let host: UInt32 = try readChecked()
+        let port: UInt16 = try readChecked()
+        return PeerAddress(host: host, port: port)
+    }
+
+    public mutating func writePeerAddress(_ address: PeerAddress) {
+        writeInteger(address.host)
+        writeInteger(address.port)
+    }
+
+    public mutating func readNodeRef() throws(WireError) -> NodeRef {
+        let id = try readNodeID()
+        return NodeRef(id: id, address: try readPeerAddress())
+    }
+
+    public mutating func writeNodeRef(_ ref: NodeRef) {
+        writeNodeID(ref.id)
+        writePeerAddress(ref.address)
+    }
+
+    /// Reads exactly `length` bytes as a slice (no copy).
+    public mutating func readSliceChecked(length: Int) throws(WireError) -> ByteBuffer {
+        guard length >= 0, let slice = readSlice(length: length) else { throw .truncated }
+        return slice
+    }
+
+    /// Reads an element count and checks it against `max` and against the bytes left
+    /// (`minElementSize` each), so a lying count cannot make us allocate.
+    public mutating func readCount<T: FixedWidthInteger>(_: T.Type, max: Int, minElementSize: Int, field: String) throws(WireError) -> Int {
+        let raw: T = try readChecked()
+        let count = Int(raw)
+        guard count <= max else { throw .invalidField(field) }
+        guard count * minElementSize <= readableBytes else { throw .truncated }
+        return count
+    }
+
+    /// A list of node references with a 1-byte count.
+    public mutating func readNodeRefs(max: Int, field: String) throws(WireError) -> [NodeRef] {
+        let count = try readCount(UInt8.self, max: max, minElementSize: WireSize.nodeRef, field: field)
+        var refs: [NodeRef] = []
+        refs.reserveCapacity(count)
+        for _ in 0..<count { refs.append(try readNodeRef()) }
+        return refs
+    }
+
+    public mutating func writeNodeRefs(_ refs: [NodeRef]) {
+        writeInteger(UInt8(refs.count))
+        for ref in refs { writeNodeRef(ref) }
+    }
+}
+
+/// Sizes of shared wire fields, so `encodedSize` is computed, not measured by encoding.
+public enum WireSize {
+    public static let nodeID = 16
+    public static let address = 6
+    public static let nodeRef = 22
+    public static func nodeRefs(_ count: Int) -> Int { 1 + count * nodeRef }
+}

@@ -1,0 +1,1 @@
+// CanopyMesh: see DESIGN.md's module map. Sources are added here.

@@ -1,0 +1,1 @@
+// CanopyNet: see DESIGN.md's module map. Sources are added here.

@@ -1,0 +1,1 @@
+// CanopyPastry: see DESIGN.md's module map. Sources are added here.

@@ -1,0 +1,1 @@
+// CanopySim: see DESIGN.md's module map. Sources are added here.

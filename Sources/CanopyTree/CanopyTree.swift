@@ -1,0 +1,1 @@
+// CanopyTree: see DESIGN.md's module map. Sources are added here.
