@@ -43,3 +43,18 @@ enum FileDescriptorIO {
         return fd
     }
 }
+
+/// Int16 samples to s16le bytes.
+enum PCMBytes {
+    static func appendLittleEndian(_ pcm: [Int16], to out: inout [UInt8]) {
+        #if _endian(little)
+        pcm.withUnsafeBytes { out.append(contentsOf: $0) }
+        #else
+        for s in pcm {
+            let v = UInt16(bitPattern: s)
+            out.append(UInt8(truncatingIfNeeded: v))
+            out.append(UInt8(truncatingIfNeeded: v >> 8))
+        }
+        #endif
+    }
+}

@@ -19,15 +19,13 @@ public final class RawPCMWriter: AudioSink {
     }
 
     public func write(pcm: [Int16]) throws {
+        #if _endian(little)
+        try pcm.withUnsafeBytes { try FileDescriptorIO.writeAll(fileHandle.fileDescriptor, $0, name: name) }
+        #else
         bytes.removeAll(keepingCapacity: true)
-        pcm.withUnsafeBufferPointer { samples in
-            for s in samples {
-                let v = UInt16(bitPattern: s)
-                bytes.append(UInt8(truncatingIfNeeded: v))
-                bytes.append(UInt8(truncatingIfNeeded: v >> 8))
-            }
-        }
+        PCMBytes.appendLittleEndian(pcm, to: &bytes)
         try bytes.withUnsafeBytes { try FileDescriptorIO.writeAll(fileHandle.fileDescriptor, $0, name: name) }
+        #endif
     }
 
     /// Nothing is buffered; the descriptor stays open (it is usually stdout).

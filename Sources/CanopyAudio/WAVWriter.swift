@@ -32,20 +32,19 @@ public final class WAVWriter: AudioSink {
         }
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit {
+        if fd >= 0 {
+            try? flush()   // best effort: keep what was written if finish() was never called
+            close(fd)
+        }
+    }
 
     public func write(pcm: [Int16]) throws {
         guard pcm.count % AudioFormat.channels == 0 else {
             throw AudioError.invalidSampleCount(expected: "whole stereo frames", actual: pcm.count)
         }
         precondition(fd >= 0, "WAVWriter used after finish()")
-        pcm.withUnsafeBufferPointer { samples in
-            for s in samples {
-                let v = UInt16(bitPattern: s)
-                buffer.append(UInt8(truncatingIfNeeded: v))
-                buffer.append(UInt8(truncatingIfNeeded: v >> 8))
-            }
-        }
+        PCMBytes.appendLittleEndian(pcm, to: &buffer)
         if buffer.count >= flushBytes { try flush() }
     }
 

@@ -9,6 +9,11 @@ struct Canopy: AsyncParsableCommand {
         abstract: "Live Opus audio over an application-level multicast overlay (SplitStream push or mesh pull).",
         subcommands: [
             // subcommands: one line each, keep sorted
+            DemoCommand.self,
+            KeygenCommand.self,
+            ListenCommand.self,
+            SimCommand.self,
+            SourceCommand.self,
         ]
     )
 }

@@ -25,6 +25,22 @@ final class FileInputTests: XCTestCase {
         XCTAssertEqual(rms(converted[4_800..<187_200]), rms(reference[4_800..<187_200]), accuracy: 50)
     }
 
+    func testOddAndHigherRatesConvertCorrectly() throws {
+        // 44101 Hz has 48000 distinct phases (interpolated kernel path); 96 kHz is a
+        // downsampling case (exact phase path). Both must give the same 1 kHz tone.
+        let reference = sine(frequency: 1_000, rate: 48_000, seconds: 1, channels: 1)
+        for rate in [44_101, 96_000, 22_050] {
+            var resampler = Resampler(inputRate: rate, outputRate: 48_000, channels: 1)
+            var out: [Float] = []
+            resampler.process(sine(frequency: 1_000, rate: rate, seconds: 1, channels: 1).map { Float($0) / 32767 }, into: &out)
+            resampler.flush(into: &out)
+            XCTAssertEqual(out.count, 48_000)
+            let c = Correlation.coefficient(reference: reference, signal: out.map { $0.clippedInt16 }, channels: 1)
+            print("\(rate) Hz → 48 kHz 1 kHz tone: correlation \(c)")
+            XCTAssertGreaterThanOrEqual(c, 0.999)
+        }
+    }
+
     func testResampledMusicAt44100MatchesMusicAt48k() throws {
         // Music generated at 48 kHz, taken down to 44.1 kHz and back up must survive.
         let music = try testMusic(seconds: 2)

@@ -26,6 +26,8 @@ public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible 
     public init(micros: Int64) { self.micros = micros }
 
     public static func milliseconds(_ ms: Int64) -> TimeSpan { TimeSpan(micros: ms * 1000) }
+    /// Integer literals pick this one (`.milliseconds(20)`), not the Double overload.
+    public static func milliseconds(_ ms: Int) -> TimeSpan { TimeSpan(micros: Int64(ms) * 1000) }
     public static func milliseconds(_ ms: Double) -> TimeSpan { TimeSpan(micros: Int64((ms * 1000).rounded())) }
     public static func seconds(_ s: Double) -> TimeSpan { TimeSpan(micros: Int64((s * 1e6).rounded())) }
 

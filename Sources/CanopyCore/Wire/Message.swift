@@ -7,11 +7,17 @@ import NIOCore
 /// Each family encodes its own bodies in its own file.
 public enum Message: Sendable {
     case stream(StreamMessage)
+    case pastry(PastryMessage)
+    case tree(TreeMessage)
+    case mesh(MeshMessage)
 
     /// The full type byte: family base + kind.
     public var typeCode: UInt8 {
         switch self {
         case .stream(let m): StreamMessage.typeBase + m.kind
+        case .pastry(let m): PastryMessage.typeBase + m.kind
+        case .tree(let m): TreeMessage.typeBase + m.kind
+        case .mesh(let m): MeshMessage.typeBase + m.kind
         }
     }
 
@@ -19,12 +25,18 @@ public enum Message: Sendable {
     public var bodySize: Int {
         switch self {
         case .stream(let m): m.bodySize
+        case .pastry(let m): m.bodySize
+        case .tree(let m): m.bodySize
+        case .mesh(let m): m.bodySize
         }
     }
 
     public func encodeBody(into buffer: inout ByteBuffer) {
         switch self {
         case .stream(let m): m.encodeBody(into: &buffer)
+        case .pastry(let m): m.encodeBody(into: &buffer)
+        case .tree(let m): m.encodeBody(into: &buffer)
+        case .mesh(let m): m.encodeBody(into: &buffer)
         }
     }
 
@@ -32,6 +44,9 @@ public enum Message: Sendable {
         let kind = type & 0x3F
         switch type & 0xC0 {
         case StreamMessage.typeBase: return .stream(try StreamMessage.decodeBody(kind: kind, from: &buffer))
+        case PastryMessage.typeBase: return .pastry(try PastryMessage.decodeBody(kind: kind, from: &buffer))
+        case TreeMessage.typeBase: return .tree(try TreeMessage.decodeBody(kind: kind, from: &buffer))
+        case MeshMessage.typeBase: return .mesh(try MeshMessage.decodeBody(kind: kind, from: &buffer))
         default: throw .unknownType(type)
         }
     }
@@ -44,6 +59,9 @@ public enum Message: Sendable {
     public var dataPayloadBytes: Int? {
         switch self {
         case .stream(let m): m.dataPayloadBytes
+        case .pastry(let m): m.dataPayloadBytes
+        case .tree(let m): m.dataPayloadBytes
+        case .mesh(let m): m.dataPayloadBytes
         }
     }
 }

@@ -1,0 +1,223 @@
+import NIOCore
+
+/// A request to become a child in a Scribe tree: routed toward the topic id by the overlay,
+/// or sent straight to a node when a full parent hands the joiner down (push-down), when a
+/// root passes it to the source, or when a joiner falls back to the source.
+public struct TreeJoin: Hashable, Sendable {
+    public var topic: NodeID
+    public var joiner: NodeRef
+    /// How many more times the join may be handed down before it is refused, so a
+    /// push-down chain always ends.
+    public var budget: UInt8
+
+    public init(topic: NodeID, joiner: NodeRef, budget: UInt8) {
+        self.topic = topic
+        self.joiner = joiner
+        self.budget = budget
+    }
+
+    static let size = WireSize.nodeID + WireSize.nodeRef + 1
+}
+
+/// One topic in a child's refresh: how many children the sender itself has there, so a
+/// parent can serve its forwarding children before its leaves.
+public struct TreeTopicLoad: Hashable, Sendable {
+    public var topic: NodeID
+    public var children: UInt8
+
+    public init(topic: NodeID, children: UInt8) {
+        self.topic = topic
+        self.children = children
+    }
+
+    static let size = WireSize.nodeID + 1
+}
+
+/// A child's periodic "still here" to one parent, covering every topic it has there; it
+/// also advertises the child's spare forwarding capacity (push-down picks by it).
+public struct TreeRefresh: Hashable, Sendable {
+    /// Child slots the sender can still take, over all stripes.
+    public var spare: UInt16
+    public var topics: [TreeTopicLoad]
+
+    public init(spare: UInt16, topics: [TreeTopicLoad]) {
+        self.spare = spare
+        self.topics = topics
+    }
+}
+
+/// Scribe anycast: a depth-first walk of the `group` tree looking for a member that can
+/// adopt `requester` in the `target` tree. The walk carries its own stack and visited set,
+/// so no node keeps state for it; both are bounded so the message stays one datagram.
+public struct TreeAnycast: Hashable, Sendable {
+    public var group: NodeID
+    public var target: NodeID
+    public var requester: NodeRef
+    public var visited: [NodeID]
+    /// Nodes still to visit, the next one last.
+    public var stack: [NodeRef]
+
+    public static let maxVisited = 32
+    public static let maxStack = 24
+
+    public init(group: NodeID, target: NodeID, requester: NodeRef, visited: [NodeID] = [], stack: [NodeRef] = []) {
+        self.group = group
+        self.target = target
+        self.requester = requester
+        self.visited = visited
+        self.stack = stack
+    }
+}
+
+/// Scribe and SplitStream control messages (type bytes 0x80–0xBF). Stripe data travels as
+/// `StreamMessage.chunk`: the stripe is the chunk's sequence number modulo the stripe count,
+/// so data needs no second header.
+public enum TreeMessage: MessageFamily, Hashable, Sendable {
+    case join(TreeJoin)
+    /// Parent → child: "you are my child in `topic`; my path from the source is `path`"
+    /// (the source first, the parent last). Sent again whenever the parent's path changes,
+    /// so every node can refuse a joiner that is its own ancestor (no loops).
+    case accept(topic: NodeID, path: [NodeID])
+    /// "I am not your parent in `topic`." `handedDown`: your join was passed to one of my
+    /// children, wait for its answer before trying elsewhere.
+    case reject(topic: NodeID, handedDown: Bool)
+    /// Child → parent: prune me from `topic`.
+    case leave(topic: NodeID)
+    /// Parent → child: alive and still your parent in these topics (sent only when no data
+    /// went to that child lately: data counts as a heartbeat).
+    case heartbeat(topics: [NodeID])
+    case refresh(TreeRefresh)
+    case anycast(TreeAnycast)
+    /// The walk found nobody; the requester falls back to the source.
+    case anycastFailed(group: NodeID, target: NodeID)
+
+    public static let typeBase: UInt8 = 0x80
+    /// Longest source-to-node path a node accepts; deeper means a loop or a broken tree.
+    public static let maxPath = 48
+    /// Most topics in one heartbeat or refresh (k stripes plus the spare-capacity group).
+    public static let maxTopics = 64
+
+    public var kind: UInt8 {
+        switch self {
+        case .join: 0x01
+        case .accept: 0x02
+        case .reject: 0x03
+        case .leave: 0x04
+        case .heartbeat: 0x05
+        case .refresh: 0x06
+        case .anycast: 0x07
+        case .anycastFailed: 0x08
+        }
+    }
+
+    public var bodySize: Int {
+        switch self {
+        case .join: TreeJoin.size
+        case .accept(_, let path): WireSize.nodeID + 1 + path.count * WireSize.nodeID
+        case .reject: WireSize.nodeID + 1
+        case .leave: WireSize.nodeID
+        case .heartbeat(let topics): 1 + topics.count * WireSize.nodeID
+        case .refresh(let r): 2 + 1 + r.topics.count * TreeTopicLoad.size
+        case .anycast(let a):
+            2 * WireSize.nodeID + WireSize.nodeRef + 1 + a.visited.count * WireSize.nodeID + WireSize.nodeRefs(a.stack.count)
+        case .anycastFailed: 2 * WireSize.nodeID
+        }
+    }
+
+    public var dataPayloadBytes: Int? { nil }
+
+    public func encodeBody(into buffer: inout ByteBuffer) {
+        switch self {
+        case .join(let j):
+            buffer.writeNodeID(j.topic)
+            buffer.writeNodeRef(j.joiner)
+            buffer.writeInteger(j.budget)
+        case .accept(let topic, let path):
+            buffer.writeNodeID(topic)
+            buffer.writeNodeIDs(path)
+        case .reject(let topic, let handedDown):
+            buffer.writeNodeID(topic)
+            buffer.writeInteger(UInt8(handedDown ? 1 : 0))
+        case .leave(let topic):
+            buffer.writeNodeID(topic)
+        case .heartbeat(let topics):
+            buffer.writeNodeIDs(topics)
+        case .refresh(let r):
+            buffer.writeInteger(r.spare)
+            buffer.writeInteger(UInt8(r.topics.count))
+            for load in r.topics {
+                buffer.writeNodeID(load.topic)
+                buffer.writeInteger(load.children)
+            }
+        case .anycast(let a):
+            buffer.writeNodeID(a.group)
+            buffer.writeNodeID(a.target)
+            buffer.writeNodeRef(a.requester)
+            buffer.writeNodeIDs(a.visited)
+            buffer.writeNodeRefs(a.stack)
+        case .anycastFailed(let group, let target):
+            buffer.writeNodeID(group)
+            buffer.writeNodeID(target)
+        }
+    }
+
+    public static func decodeBody(kind: UInt8, from buffer: inout ByteBuffer) throws(WireError) -> TreeMessage {
+        switch kind {
+        case 0x01:
+            let topic = try buffer.readNodeID()
+            let joiner = try buffer.readNodeRef()
+            return .join(TreeJoin(topic: topic, joiner: joiner, budget: try buffer.readChecked()))
+        case 0x02:
+            let topic = try buffer.readNodeID()
+            return .accept(topic: topic, path: try buffer.readNodeIDs(max: maxPath, field: "accept.path"))
+        case 0x03:
+            let topic = try buffer.readNodeID()
+            let flag: UInt8 = try buffer.readChecked()
+            guard flag <= 1 else { throw .invalidField("reject.handed_down") }
+            return .reject(topic: topic, handedDown: flag == 1)
+        case 0x04:
+            return .leave(topic: try buffer.readNodeID())
+        case 0x05:
+            return .heartbeat(topics: try buffer.readNodeIDs(max: maxTopics, field: "heartbeat.topics"))
+        case 0x06:
+            let spare: UInt16 = try buffer.readChecked()
+            let count = try buffer.readCount(UInt8.self, max: maxTopics, minElementSize: TreeTopicLoad.size,
+                                             field: "refresh.topics")
+            var topics: [TreeTopicLoad] = []
+            topics.reserveCapacity(count)
+            for _ in 0..<count {
+                let topic = try buffer.readNodeID()
+                topics.append(TreeTopicLoad(topic: topic, children: try buffer.readChecked()))
+            }
+            return .refresh(TreeRefresh(spare: spare, topics: topics))
+        case 0x07:
+            let group = try buffer.readNodeID()
+            let target = try buffer.readNodeID()
+            let requester = try buffer.readNodeRef()
+            let visited = try buffer.readNodeIDs(max: TreeAnycast.maxVisited, field: "anycast.visited")
+            let stack = try buffer.readNodeRefs(max: TreeAnycast.maxStack, field: "anycast.stack")
+            return .anycast(TreeAnycast(group: group, target: target, requester: requester, visited: visited, stack: stack))
+        case 0x08:
+            let group = try buffer.readNodeID()
+            return .anycastFailed(group: group, target: try buffer.readNodeID())
+        default:
+            throw .unknownType(typeBase + kind)
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// A list of node ids with a 1-byte count, bounded by `max` before allocating.
+    fileprivate mutating func readNodeIDs(max: Int, field: String) throws(WireError) -> [NodeID] {
+        let count = try readCount(UInt8.self, max: max, minElementSize: WireSize.nodeID, field: field)
+        var ids: [NodeID] = []
+        ids.reserveCapacity(count)
+        for _ in 0..<count { ids.append(try readNodeID()) }
+        return ids
+    }
+
+    fileprivate mutating func writeNodeIDs(_ ids: [NodeID]) {
+        writeInteger(UInt8(ids.count))
+        for id in ids { writeNodeID(id) }
+    }
+}

@@ -1,1 +1,0 @@
-// CanopyMesh: see DESIGN.md's module map. Sources are added here.

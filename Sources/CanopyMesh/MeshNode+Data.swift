@@ -1,0 +1,132 @@
+import CanopyCore
+import CanopyStream
+
+/// The data path: receiving, verifying and delivering chunks, serving partners within our
+/// upload capacity, the source's push, and Chainsaw's HAVE notices.
+extension MeshNode {
+    mutating func receiveChunk(_ chunk: Chunk, from: PeerAddress, now: Instant,
+                               rng: inout SeededRNG, effects: inout Effects) {
+        guard let authenticator else { return }
+        guard authenticator.verify(chunk) else {
+            let reason: ChunkRejected.Reason = chunk.streamID == authenticator.streamID ? .badSignature : .wrongStream
+            effects.observe(ChunkRejected(reason: reason, sequence: chunk.sequence))
+            return
+        }
+        let sequence = chunk.sequence
+        let supplier = partnerIndex(from)
+        if let supplier {
+            partners[supplier].holdings.slide(inserting: sequence, capacity: holdingsCapacity)
+            partners[supplier].receivedBytes += chunk.payload.readableBytes
+        }
+        if let request = requests[sequence], request.partner == from {
+            requests[sequence] = nil
+            if let supplier {
+                partners[supplier].outstanding -= 1
+                partners[supplier].delivered(bits: chunkBits, after: now - request.sentAt)
+            }
+        }
+        guard delivered.insert(sequence) else {
+            effects.observe(DuplicateChunk(sequence: sequence))
+            return
+        }
+        hold(chunk, now: now)
+        effects.deliver(chunk)
+        if scheduler == .chainsaw { announce(sequence, now: now, effects: &effects) }
+    }
+
+    /// Keeps a verified chunk for partners.
+    private mutating func hold(_ chunk: Chunk, now: Instant) {
+        store.put(chunk)
+        statusCache = nil
+        if chunk.sequence > newestHeld ?? 0 || newestHeld == nil { newestHeld = chunk.sequence }
+        noteAvailable(chunk.sequence, now: now)
+    }
+
+    /// Serves what we hold and can upload within `maxQueue`; refuses the rest in one message
+    /// so the asker goes elsewhere at once. Only partners are served.
+    mutating func serve(_ sequences: [UInt32], to address: PeerAddress, now: Instant, effects: inout Effects) {
+        var refused: [UInt32] = []
+        if partnerIndex(address) != nil {
+            for sequence in sequences {
+                guard let chunk = store.chunk(sequence) else {
+                    refused.append(sequence)
+                    continue
+                }
+                let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus() : nil))
+                guard upload.canServe(bytes: UploadBudget.wireBytes(message), now: now, maxQueue: config.maxQueue) else {
+                    refused.append(sequence)
+                    continue
+                }
+                send(message, to: address, now: now, effects: &effects)
+            }
+        } else {
+            refused = sequences
+        }
+        if !refused.isEmpty { send(.mesh(.refuse(refused)), to: address, now: now, effects: &effects) }
+    }
+
+    /// A supplier could not serve these: ask someone else now, and trust it a little less.
+    mutating func refused(_ sequences: [UInt32], by address: PeerAddress, now: Instant,
+                          rng: inout SeededRNG, effects: inout Effects) {
+        let supplier = partnerIndex(address)
+        for sequence in sequences {
+            guard var request = requests[sequence], request.partner == address else { continue }
+            request.partner = nil
+            request.avoid = address
+            requests[sequence] = request
+            if let supplier { partners[supplier].outstanding -= 1 }
+        }
+        if let supplier { partners[supplier].rateBps *= 0.5 }
+        runScheduler(now: now, rng: &rng, effects: &effects)
+    }
+
+    /// The source: keep the chunk, push it to a few partners (those that can forward it
+    /// first, in rotation so the load spreads), and let the others learn of it.
+    mutating func publish(_ chunk: Chunk, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        guard delivered.insert(chunk.sequence) else { return }
+        hold(chunk, now: now)
+        guard !partners.isEmpty else { return }
+        let count = partners.count
+        let rotated = (0..<count).map { (pushCursor + $0) % count }
+        pushCursor = (pushCursor + 1) % count
+        let order = rotated.filter { partners[$0].spareKbps > 0 } + rotated.filter { partners[$0].spareKbps == 0 }
+        for i in order.prefix(config.sourcePush) {
+            let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus() : nil))
+            guard upload.canServe(bytes: UploadBudget.wireBytes(message), now: now, maxQueue: config.maxQueue) else { break }
+            send(message, to: partners[i].address, now: now, effects: &effects)
+            partners[i].holdings.slide(inserting: chunk.sequence, capacity: holdingsCapacity)
+        }
+        if scheduler == .chainsaw { announce(chunk.sequence, now: now, effects: &effects) }
+    }
+
+    /// Chainsaw: queue a HAVE for a new chunk; send when the batch is full or one chunk
+    /// duration later. A node that cannot upload announces nothing: nobody could use it.
+    private mutating func announce(_ sequence: UInt32, now: Instant, effects: inout Effects) {
+        guard upload.canUpload else { return }
+        pendingHaves.append(sequence)
+        if pendingHaves.count >= config.haveBatch {
+            flushHaves(now: now, effects: &effects)
+        } else if !haveTimerSet {
+            haveTimerSet = true
+            effects.setTimer(Self.haveTimer, at: now + chunkDuration)
+        }
+    }
+
+    /// Sends each partner the batched HAVEs for the chunks it is not known to hold.
+    mutating func flushHaves(now: Instant, effects: inout Effects) {
+        guard !pendingHaves.isEmpty else { return }
+        if haveTimerSet {
+            haveTimerSet = false
+            effects.cancelTimer(Self.haveTimer)
+        }
+        let batch = pendingHaves
+        pendingHaves.removeAll(keepingCapacity: true)
+        let spare = upload.spareKbps
+        for partner in partners {
+            let news = batch.filter { !partner.holdings.contains($0) }
+            if news.isEmpty { continue }
+            send(.mesh(.have(spareKbps: spare, sequences: Array(news.prefix(MeshMessage.maxSequences)))),
+                 to: partner.address, now: now, effects: &effects)
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import CanopyCore
+
+/// Membership and partnerships: joining, gossip, taking and dropping partners, and the
+/// periodic housekeeping that keeps all of it fresh.
+extension MeshNode {
+    static let partnerRequestTimeout: TimeSpan = .seconds(2)
+    static let joinRetry: TimeSpan = .seconds(2)
+    /// Members named in the answer to a join.
+    static let joinSample = 16
+
+    mutating func start(bootstrap: PeerAddress?, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        guard !active else { return }
+        active = true
+        self.bootstrap = bootstrap
+        lastTick = now
+        nextGossip = now + .seconds(config.gossipPeriod.seconds * (0.5 + rng.unit()))
+        nextRefine = now + config.refinePeriod
+        if let bootstrap { sendJoin(to: bootstrap, now: now, effects: &effects) }
+        effects.setTimer(Self.tickTimer, at: now + .seconds(Self.tickPeriod.seconds * rng.unit()))
+        effects.setTimer(Self.statusTimer, at: now + .seconds(config.bufferMapPeriod.seconds * rng.unit()))
+    }
+
+    mutating func leave(effects: inout Effects, now: Instant) {
+        guard active else { return }
+        for partner in partners { send(.mesh(.leave), to: partner.address, now: now, effects: &effects) }
+        partners.removeAll()
+        pendingPartners.removeAll()
+        requests.removeAll()
+        for key in [Self.tickTimer, Self.statusTimer, Self.scheduleTimer, Self.haveTimer] { effects.cancelTimer(key) }
+        active = false
+    }
+
+    private mutating func sendJoin(to address: PeerAddress, now: Instant, effects: inout Effects) {
+        joinTarget = address
+        lastJoinSent = now
+        send(.mesh(.join), to: address, now: now, effects: &effects)
+    }
+
+    mutating func answerJoin(_ peer: NodeRef, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        let sample = view.sample(Self.joinSample - 1, rng: &rng).filter { $0.address != peer.address }
+        send(.mesh(.members(sample + [identity])), to: peer.address, now: now, effects: &effects)
+        if let info { send(.stream(.info(info)), to: peer.address, now: now, effects: &effects) }
+        view.add(peer, now: now, direct: true, rng: &rng)
+    }
+
+    /// Merges names from a member list; the sender itself is fresh news.
+    mutating func learn(_ refs: [NodeRef], from peer: NodeRef, now: Instant, rng: inout SeededRNG) {
+        for ref in refs where ref.address != identity.address && ref.address != peer.address {
+            view.add(ref, now: now, direct: false, rng: &rng)
+        }
+        view.add(peer, now: now, direct: true, rng: &rng)
+    }
+
+    mutating func answerPartnerRequest(_ peer: NodeRef, status: MeshStatus, now: Instant,
+                                       rng: inout SeededRNG, effects: inout Effects) {
+        view.add(peer, now: now, direct: true, rng: &rng)
+        if let i = partnerIndex(peer.address) {
+            statusArrived(status, partner: i, now: now, rng: &rng, effects: &effects)
+        } else if info != nil, partners.count < config.maxPartners {
+            addPartner(peer, status: status, now: now, rng: &rng, effects: &effects)
+        } else {
+            let others = view.sample(config.gossipSize, rng: &rng).filter { $0.address != peer.address }
+            send(.mesh(.partnerRefuse(others)), to: peer.address, now: now, effects: &effects)
+            return
+        }
+        send(.mesh(.partnerAccept(currentStatus())), to: peer.address, now: now, effects: &effects)
+    }
+
+    mutating func partnerAccepted(_ peer: NodeRef, status: MeshStatus, now: Instant,
+                                  rng: inout SeededRNG, effects: inout Effects) {
+        pendingPartners.removeAll { $0.address == peer.address }
+        if let i = partnerIndex(peer.address) {
+            statusArrived(status, partner: i, now: now, rng: &rng, effects: &effects)
+        } else if partners.count < config.maxPartners {
+            addPartner(peer, status: status, now: now, rng: &rng, effects: &effects)
+        } else {
+            send(.mesh(.leave), to: peer.address, now: now, effects: &effects)
+        }
+    }
+
+    private mutating func addPartner(_ peer: NodeRef, status: MeshStatus, now: Instant,
+                                     rng: inout SeededRNG, effects: inout Effects) {
+        partners.append(Partner(ref: peer, status: status, now: now))
+        statusArrived(status, partner: partners.count - 1, now: now, rng: &rng, effects: &effects)
+    }
+
+    /// A partner's buffer map: learn the newest chunks and (DONet) schedule shortly, so
+    /// maps arriving close together end in one request per supplier.
+    mutating func statusArrived(_ status: MeshStatus, partner i: Int, now: Instant,
+                                rng: inout SeededRNG, effects: inout Effects) {
+        partners[i].update(status, now: now)
+        if let newest = status.map.newest { noteAvailable(newest, now: now) }
+        guard !isSource, status.spareKbps > 0 else { return }
+        scheduleSoon(now: now, effects: &effects)
+    }
+
+    /// Ends a partnership (it left, went silent or was dropped); its requests go elsewhere.
+    mutating func removePartner(_ address: PeerAddress, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        guard let i = partnerIndex(address) else { return }
+        partners.remove(at: i)
+        var orphaned = false
+        for (sequence, request) in requests where request.partner == address {
+            requests[sequence] = PendingRequest(partner: nil, sentAt: request.sentAt, timeoutAt: now, avoid: address)
+            orphaned = true
+        }
+        if orphaned { runScheduler(now: now, rng: &rng, effects: &effects) }
+    }
+
+    /// Asks random members of the view to become partners until enough are taken or asked.
+    mutating func acquirePartners(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        guard info != nil, !isSource else { return }
+        let wanted = config.partners - partners.count - pendingPartners.count
+        guard wanted > 0 else { return }
+        var candidates = view.entries.map(\.ref).filter { ref in
+            partnerIndex(ref.address) == nil && !pendingPartners.contains { $0.address == ref.address }
+        }
+        candidates.shuffle(using: &rng)
+        let status = currentStatus()
+        for ref in candidates.prefix(wanted) {
+            pendingPartners.append((ref.address, now))
+            send(.mesh(.partnerRequest(status)), to: ref.address, now: now, effects: &effects)
+        }
+    }
+
+    /// Housekeeping every `tickPeriod`: rates, silent partners, unanswered asks, view
+    /// ageing, rejoining, keep-alives, gossip and the DONet refinement.
+    mutating func tick(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        let elapsed = now - lastTick
+        lastTick = now
+        upload.sample(elapsed: elapsed)
+        statusCache = nil
+        for i in partners.indices {
+            let bps = Double(partners[i].receivedBytes * 8) / max(elapsed.seconds, 0.001)
+            partners[i].throughputBps = 0.8 * partners[i].throughputBps + 0.2 * bps
+            partners[i].receivedBytes = 0
+        }
+        for partner in partners where now - partner.lastHeard > config.silenceTimeout {
+            view.remove(partner.address)
+            removePartner(partner.address, now: now, rng: &rng, effects: &effects)
+        }
+        for ask in pendingPartners where now - ask.at > Self.partnerRequestTimeout { view.remove(ask.address) }
+        pendingPartners.removeAll { now - $0.at > Self.partnerRequestTimeout }
+        view.expire(now: now)
+        for partner in partners { view.add(partner.ref, now: now, direct: true, rng: &rng) }
+
+        if !isSource, let bootstrap, now - lastJoinSent >= Self.joinRetry,
+           info == nil || (partners.isEmpty && view.isEmpty) {
+            let target = info == nil && joinTarget == bootstrap ? view.sample(1, rng: &rng).first?.address : nil
+            sendJoin(to: target ?? bootstrap, now: now, effects: &effects)
+        }
+        acquirePartners(now: now, rng: &rng, effects: &effects)
+        for partner in partners where now - partner.lastSent >= config.keepalive {
+            send(.mesh(.status(currentStatus())), to: partner.address, now: now, effects: &effects)
+        }
+        if now >= nextGossip {
+            nextGossip = now + config.gossipPeriod
+            gossip(now: now, rng: &rng, effects: &effects)
+        }
+        if config.refinePeriod > .zero, now >= nextRefine {
+            nextRefine = now + config.refinePeriod
+            refine(now: now, rng: &rng, effects: &effects)
+        }
+    }
+
+    /// Pushes a sample of the view (and ourselves) to one random member.
+    private mutating func gossip(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        guard let target = view.sample(1, rng: &rng).first else { return }
+        let sample = view.sample(config.gossipSize, rng: &rng).filter { $0.address != target.address }
+        send(.mesh(.members(Array(sample.prefix(config.gossipSize - 1)) + [identity])),
+             to: target.address, now: now, effects: &effects)
+    }
+
+    /// DONet's refinement: drop the supplier that gave us least over the last periods, if
+    /// it gave clearly less than the others, so a better one can be tried in its place.
+    private mutating func refine(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        guard !isSource, partners.count >= config.partners else { return }
+        let suppliers = partners.filter { $0.spareKbps > 0 && now - $0.since >= config.refinePeriod }
+        guard suppliers.count >= 2, let slowest = suppliers.min(by: { $0.throughputBps < $1.throughputBps }) else { return }
+        let mean = suppliers.reduce(0) { $0 + $1.throughputBps } / Double(suppliers.count)
+        guard slowest.throughputBps < 0.5 * mean else { return }
+        send(.mesh(.leave), to: slowest.address, now: now, effects: &effects)
+        removePartner(slowest.address, now: now, rng: &rng, effects: &effects)
+    }
+
+    /// DONet: the buffer map to every partner that has not had it (alone or on a data
+    /// message) within most of a period. A node that uploads nothing only keeps alive.
+    mutating func sendPeriodicStatus(now: Instant, effects: inout Effects) {
+        guard upload.canUpload else { return }
+        let due = config.bufferMapPeriod * 3 / 4
+        for partner in partners where now - partner.lastStatusSent >= due {
+            send(.mesh(.status(currentStatus())), to: partner.address, now: now, effects: &effects)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import CanopyCore
+
+/// Turning what partners hold into requests: timeouts, the scheduler run, and batching the
+/// outcome into one request message per supplier.
+extension MeshNode {
+    /// Longest a request is given, however slow the supplier looks.
+    static let maxRequestTimeout: TimeSpan = .seconds(4)
+
+    /// DONet gathers news for `scheduleDelay`; Chainsaw asks at once.
+    mutating func scheduleSoon(now: Instant, effects: inout Effects) {
+        let at = now + (scheduler == .donet ? config.scheduleDelay : .zero)
+        armSchedule(at: at, effects: &effects)
+    }
+
+    private mutating func armSchedule(at time: Instant, effects: inout Effects) {
+        if let scheduleAt, scheduleAt <= time { return }
+        scheduleAt = time
+        effects.setTimer(Self.scheduleTimer, at: time)
+    }
+
+    mutating func runScheduler(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        guard !isSource, let edge, let low = windowLow else { return }
+        expireRequests(now: now, below: low)
+
+        var needs: [ChunkNeed] = []
+        if low <= edge {
+            for sequence in low...edge where !store.holds(sequence) {
+                let pending = requests[sequence]
+                if pending?.partner != nil { continue }
+                needs.append(ChunkNeed(sequence: sequence, deadline: deadline(of: sequence), avoid: pending?.avoid))
+            }
+        }
+        let usable = partners.indices.filter {
+            partners[$0].spareKbps > 0 && now - partners[$0].lastHeard <= config.suspectAfter
+        }
+        if !needs.isEmpty, !usable.isEmpty {
+            var suppliers = usable.map {
+                Supplier(address: partners[$0].address, holdings: partners[$0].holdings,
+                         rateBps: partners[$0].rateBps, outstanding: partners[$0].outstanding)
+            }
+            let assignments = switch scheduler {
+            case .donet:
+                Scheduling.donet(needs: needs, suppliers: &suppliers, chunkBits: chunkBits, now: now,
+                                 maxOutstanding: config.maxOutstanding)
+            case .chainsaw:
+                Scheduling.chainsaw(needs: needs, suppliers: &suppliers, cap: config.requestCap, rng: &rng)
+            }
+            sendRequests(assignments, suppliers: suppliers, partnerIndices: usable, now: now, effects: &effects)
+        }
+        if let next = requests.values.compactMap({ $0.partner == nil ? nil : $0.timeoutAt }).min() {
+            armSchedule(at: next, effects: &effects)
+        }
+    }
+
+    /// Requests past their time go back to the pool (their supplier tried last); entries
+    /// that fell out of the window are forgotten.
+    private mutating func expireRequests(now: Instant, below low: UInt32) {
+        for (sequence, request) in requests {
+            if sequence < low {
+                if let partner = request.partner, let i = partnerIndex(partner) { partners[i].outstanding -= 1 }
+                requests[sequence] = nil
+            } else if let partner = request.partner, now >= request.timeoutAt {
+                if let i = partnerIndex(partner) {
+                    partners[i].outstanding -= 1
+                    partners[i].rateBps *= 0.5
+                }
+                requests[sequence] = PendingRequest(partner: nil, sentAt: request.sentAt, timeoutAt: now, avoid: partner)
+            }
+        }
+    }
+
+    /// One request message per supplier naming all its chunks; each gets a timeout of twice
+    /// the time the supplier should need, never less than `requestTimeout`.
+    private mutating func sendRequests(_ assignments: [Assignment], suppliers: [Supplier], partnerIndices: [Int],
+                                       now: Instant, effects: inout Effects) {
+        var perSupplier = Array(repeating: [UInt32](), count: suppliers.count)
+        for assignment in assignments { perSupplier[assignment.supplier].append(assignment.sequence) }
+        for (k, sequences) in perSupplier.enumerated() where !sequences.isEmpty {
+            let i = partnerIndices[k]
+            let expected = TimeSpan.seconds(Double(suppliers[k].outstanding) * chunkBits / max(suppliers[k].rateBps, 1000))
+            let timeout = min(Self.maxRequestTimeout, max(config.requestTimeout, expected * 2))
+            partners[i].outstanding = suppliers[k].outstanding
+            for sequence in sequences {
+                requests[sequence] = PendingRequest(partner: partners[i].address, sentAt: now,
+                                                    timeoutAt: now + timeout, avoid: nil)
+            }
+            var rest = sequences[...]
+            while !rest.isEmpty {
+                let batch = Array(rest.prefix(MeshMessage.maxSequences))
+                rest = rest.dropFirst(batch.count)
+                send(.mesh(.request(batch)), to: partners[i].address, now: now, effects: &effects)
+            }
+        }
+    }
+}

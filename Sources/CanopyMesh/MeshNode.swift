@@ -1,0 +1,300 @@
+import CanopyCore
+import CanopyStream
+
+/// A peer (or the source) of the pull-mode mesh: membership by gossip, a few partners,
+/// buffer maps or HAVE notices, and a DONet or Chainsaw request scheduler, all as one
+/// sans-IO state machine. The same value runs in the simulator and on real UDP.
+///
+/// A peer joins through any member, learns the stream (`StreamInfo`) from it, partners
+/// with members of its view and pulls every chunk of a sliding window from the partners
+/// that hold it; it serves its partners' requests within its own upload capacity. The
+/// source does the same but pushes each new chunk to a few partners first.
+public struct MeshNode: ProtocolCore {
+    public let identity: NodeRef
+    public let config: MeshConfig
+    public let isSource: Bool
+    /// If set, only a stream with this id is accepted (the key's hash pins the source).
+    let expectedStream: StreamID?
+    /// True in the simulator: model signature checks (see `ChunkAuthenticator.modeled`).
+    let modeledVerification: Bool
+
+    public internal(set) var info: StreamInfo?
+    /// The scheduler in force: the source's choice, learnt from `StreamInfo.modeParameter`.
+    public internal(set) var scheduler: MeshScheduler
+    var authenticator: ChunkAuthenticator?
+    var upload: UploadBudget
+    var view: PartialView
+    /// Current partners, in the order they were taken (keeps choices reproducible).
+    var partners: [Partner] = []
+    /// Partner requests sent and not yet answered.
+    var pendingPartners: [(address: PeerAddress, at: Instant)] = []
+
+    var store = ChunkStore(capacity: 1)
+    var delivered = SequenceWindow()
+    var windowChunks = 1
+    var chunkDuration: TimeSpan = .seconds(0.2)
+    /// Wire bits of one data message: what a request costs the supplier.
+    var chunkBits: Double = 1
+    /// Newest chunk known to exist, and when we learnt of it (estimates chunk ages).
+    var edge: UInt32?
+    var edgeAt: Instant = .zero
+    var newestHeld: UInt32?
+    /// First chunk this node wants: set from the first edge it hears of.
+    var playStart: UInt32?
+    var requests: [UInt32: PendingRequest] = [:]
+    var scheduleAt: Instant?
+    var pendingHaves: [UInt32] = []
+    var haveTimerSet = false
+    var statusCache: MeshStatus?
+
+    var active = false
+    var bootstrap: PeerAddress?
+    var joinTarget: PeerAddress?
+    var lastJoinSent: Instant = .zero
+    var lastTick: Instant = .zero
+    var nextGossip: Instant = .zero
+    var nextRefine: Instant = .zero
+    var pushCursor = 0
+
+    static let tickTimer = TimerKey(kind: 0xC1)
+    static let statusTimer = TimerKey(kind: 0xC2)
+    static let scheduleTimer = TimerKey(kind: 0xC3)
+    static let haveTimer = TimerKey(kind: 0xC4)
+    static let tickPeriod: TimeSpan = .seconds(0.5)
+
+    /// The source: knows the stream from the start and serves it with `uploadKbps`.
+    public init(source identity: NodeRef, info: StreamInfo, uploadKbps: Double, config: MeshConfig = MeshConfig()) {
+        self.identity = identity
+        self.config = config
+        isSource = true
+        expectedStream = info.streamID
+        modeledVerification = false
+        scheduler = config.scheduler
+        upload = UploadBudget(capacityKbps: uploadKbps)
+        view = PartialView(capacity: config.viewSize, lifetime: config.viewLifetime)
+        adopt(info)
+    }
+
+    /// A peer with `uploadKbps` of upload (0: it pulls but never serves).
+    public init(peer identity: NodeRef, uploadKbps: Double, config: MeshConfig = MeshConfig(),
+                expectedStream: StreamID? = nil, modeledVerification: Bool = false) {
+        self.identity = identity
+        self.config = config
+        isSource = false
+        self.expectedStream = expectedStream
+        self.modeledVerification = modeledVerification
+        scheduler = config.scheduler
+        upload = UploadBudget(capacityKbps: uploadKbps)
+        view = PartialView(capacity: config.viewSize, lifetime: config.viewLifetime)
+    }
+
+    // MARK: inspection (tests, simulator report, status line)
+
+    public var partnerCount: Int { partners.count }
+    public var partnerAddresses: [PeerAddress] { partners.map(\.address) }
+    public var viewCount: Int { view.count }
+    public var outstandingRequests: Int { requests.values.filter { $0.partner != nil }.count }
+    public func holds(_ sequence: UInt32) -> Bool { store.holds(sequence) }
+
+    // MARK: events
+
+    public mutating func handle(_ event: Event, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        switch event {
+        case .command(.join(let bootstrap)):
+            start(bootstrap: bootstrap, now: now, rng: &rng, effects: &effects)
+        case .command(.leave):
+            leave(effects: &effects, now: now)
+        case .command(.publish(let chunk)):
+            guard isSource, active else { return }
+            publish(chunk, now: now, rng: &rng, effects: &effects)
+        case .command(.lookup):
+            break
+        case .timer(let key):
+            guard active else { return }
+            timerFired(key, now: now, rng: &rng, effects: &effects)
+        case .received(let message, let from, let sender):
+            guard active, from != identity.address else { return }
+            receive(message, from: from, sender: sender, now: now, rng: &rng, effects: &effects)
+        }
+    }
+
+    private mutating func timerFired(_ key: TimerKey, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        switch key {
+        case Self.tickTimer:
+            tick(now: now, rng: &rng, effects: &effects)
+            effects.setTimer(Self.tickTimer, at: now + Self.tickPeriod)
+        case Self.statusTimer:
+            guard scheduler == .donet else { return }
+            sendPeriodicStatus(now: now, effects: &effects)
+            effects.setTimer(Self.statusTimer, at: now + config.bufferMapPeriod)
+        case Self.scheduleTimer:
+            scheduleAt = nil
+            runScheduler(now: now, rng: &rng, effects: &effects)
+        case Self.haveTimer:
+            haveTimerSet = false
+            flushHaves(now: now, effects: &effects)
+        default:
+            break
+        }
+    }
+
+    private mutating func receive(_ message: Message, from: PeerAddress, sender: NodeID, now: Instant,
+                                  rng: inout SeededRNG, effects: inout Effects) {
+        if let i = partnerIndex(from) { partners[i].lastHeard = now }
+        switch message {
+        case .stream(.infoRequest):
+            if let info { send(.stream(.info(info)), to: from, now: now, effects: &effects) }
+        case .stream(.info(let announced)):
+            guard info == nil, from == joinTarget else { return }
+            if let expectedStream, announced.streamID != expectedStream { return }
+            adopt(announced)
+            acquirePartners(now: now, rng: &rng, effects: &effects)
+        case .mesh(let mesh):
+            receive(mesh, from: NodeRef(id: sender, address: from), now: now, rng: &rng, effects: &effects)
+        default:
+            break
+        }
+    }
+
+    private mutating func receive(_ message: MeshMessage, from peer: NodeRef, now: Instant,
+                                  rng: inout SeededRNG, effects: inout Effects) {
+        let from = peer.address
+        switch message {
+        case .join:
+            answerJoin(peer, now: now, rng: &rng, effects: &effects)
+        case .members(let refs):
+            learn(refs, from: peer, now: now, rng: &rng)
+            acquirePartners(now: now, rng: &rng, effects: &effects)
+        case .partnerRequest(let status):
+            answerPartnerRequest(peer, status: status, now: now, rng: &rng, effects: &effects)
+        case .partnerAccept(let status):
+            partnerAccepted(peer, status: status, now: now, rng: &rng, effects: &effects)
+        case .partnerRefuse(let refs):
+            pendingPartners.removeAll { $0.address == from }
+            learn(refs, from: peer, now: now, rng: &rng)
+            acquirePartners(now: now, rng: &rng, effects: &effects)
+        case .status(let status):
+            guard let i = partnerIndex(from) else {
+                if !pendingPartners.contains(where: { $0.address == from }) {
+                    send(.mesh(.leave), to: from, now: now, effects: &effects)
+                }
+                return
+            }
+            statusArrived(status, partner: i, now: now, rng: &rng, effects: &effects)
+        case .have(let spare, let sequences):
+            guard let i = partnerIndex(from) else { return }
+            partners[i].spareKbps = spare
+            for s in sequences where noteAvailable(s, now: now) {
+                partners[i].holdings.slide(inserting: s, capacity: holdingsCapacity)
+            }
+            runScheduler(now: now, rng: &rng, effects: &effects)
+        case .request(let sequences):
+            serve(sequences, to: from, now: now, effects: &effects)
+        case .refuse(let sequences):
+            refused(sequences, by: from, now: now, rng: &rng, effects: &effects)
+        case .data(let chunk, let status):
+            if let status, let i = partnerIndex(from) {
+                statusArrived(status, partner: i, now: now, rng: &rng, effects: &effects)
+            }
+            receiveChunk(chunk, from: from, now: now, rng: &rng, effects: &effects)
+        case .leave:
+            removePartner(from, now: now, rng: &rng, effects: &effects)
+        }
+    }
+
+    // MARK: shared helpers
+
+    func partnerIndex(_ address: PeerAddress) -> Int? {
+        partners.firstIndex { $0.address == address }
+    }
+
+    /// Sends and charges the upload model; notes what the partner has now heard from us.
+    mutating func send(_ message: Message, to address: PeerAddress, now: Instant, effects: inout Effects) {
+        upload.charge(bytes: UploadBudget.wireBytes(message), now: now)
+        effects.send(message, to: address)
+        guard let i = partnerIndex(address) else { return }
+        partners[i].lastSent = now
+        switch message {
+        case .mesh(.status), .mesh(.partnerAccept), .mesh(.partnerRequest), .mesh(.data(_, status: .some(_))):
+            partners[i].lastStatusSent = now
+        default:
+            break
+        }
+    }
+
+    /// Takes the stream's parameters: window size, chunk duration, verifier, scheduler.
+    mutating func adopt(_ announced: StreamInfo) {
+        let auth = modeledVerification || isSource ? ChunkAuthenticator.modeled(streamID: announced.streamID)
+                                                   : ChunkAuthenticator(info: announced)
+        guard let auth else { return }
+        info = announced
+        authenticator = auth
+        if let chosen = MeshScheduler(rawValue: announced.modeParameter) { scheduler = chosen }
+        chunkDuration = TimeSpan(micros: Int64(announced.chunkMicros))
+        windowChunks = min(BufferMap.maxCount / 2,
+                           max(8, Int(config.window.micros / max(1, chunkDuration.micros))))
+        store = ChunkStore(capacity: windowChunks + 16)
+        let payload = Int(announced.bitrateKbps) * Int(announced.chunkMicros) / 8000
+        let status = MeshStatus(spareKbps: 0, map: BufferMap(start: 0, count: windowChunks))
+        let body = StreamMessage.chunkBodySize(payloadBytes: payload) + 1 + status.encodedSize
+        chunkBits = Double(Fragmenter.wireCost(envelopeSize: WireHeader.size + body).bytes * 8)
+    }
+
+    /// How many chunks we track per partner.
+    var holdingsCapacity: Int { windowChunks * 2 }
+
+    /// Records that `sequence` exists somewhere. Returns false for a claim too far ahead of
+    /// anything verified (a lying partner must not drag our window away).
+    @discardableResult
+    mutating func noteAvailable(_ sequence: UInt32, now: Instant) -> Bool {
+        if let newestHeld, UInt64(sequence) > UInt64(newestHeld) + UInt64(windowChunks) { return false }
+        guard let edge else {
+            edge = sequence
+            edgeAt = now
+            playStart = sequence - min(sequence, UInt32(config.startLag))
+            return true
+        }
+        if sequence > edge {
+            self.edge = sequence
+            edgeAt = now
+        }
+        return true
+    }
+
+    /// First chunk of the window we request in.
+    var windowLow: UInt32? {
+        guard let edge, let playStart else { return nil }
+        let low = edge - min(edge, UInt32(windowChunks - 1))
+        return max(low, playStart)
+    }
+
+    /// When `sequence` should have arrived: its estimated generation time plus the deadline.
+    func deadline(of sequence: UInt32) -> Instant {
+        let behind = Int64((edge ?? sequence) &- sequence)
+        return edgeAt - chunkDuration * behind + config.deadline
+    }
+
+    /// Our spare upload and buffer map, rebuilt only when either changed.
+    mutating func currentStatus() -> MeshStatus {
+        if let statusCache { return statusCache }
+        var map = BufferMap(start: 0)
+        if let newestHeld {
+            let start = newestHeld - min(newestHeld, UInt32(windowChunks - 1))
+            map = BufferMap(start: start, count: Int(newestHeld - start) + 1)
+            for s in start...newestHeld where store.holds(s) { map.insert(s) }
+        }
+        let status = MeshStatus(spareKbps: upload.spareKbps, map: map)
+        statusCache = status
+        return status
+    }
+}
+
+/// A request we sent, or one that failed and waits to be sent elsewhere.
+struct PendingRequest: Sendable {
+    /// Who was asked; nil once it timed out or was refused.
+    var partner: PeerAddress?
+    var sentAt: Instant
+    var timeoutAt: Instant
+    /// The partner that failed it, tried last next time.
+    var avoid: PeerAddress?
+}

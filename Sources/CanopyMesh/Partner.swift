@@ -1,0 +1,47 @@
+import CanopyCore
+
+/// What a node knows about one partner: what it holds, how much it can still upload, and
+/// how well it has served us.
+struct Partner: Sendable {
+    var ref: NodeRef
+    var since: Instant
+    var lastHeard: Instant
+    var lastSent: Instant = .zero
+    /// Last time our buffer map reached it (alone or riding on a data message).
+    var lastStatusSent: Instant = .zero
+    var spareKbps: UInt16
+    /// Chunks it holds, as far as we know (buffer maps, HAVEs, and what it sent us).
+    var holdings: BufferMap
+    /// Estimated throughput to us, bit/s: the scheduler's "how fast can it deliver".
+    var rateBps: Double
+    /// Our requests it has not answered yet.
+    var outstanding = 0
+    /// Payload bytes it sent us since the last tick, and their moving average in bit/s:
+    /// what the refinement ranks partners by.
+    var receivedBytes = 0
+    var throughputBps: Double = 0
+
+    init(ref: NodeRef, status: MeshStatus, now: Instant) {
+        self.ref = ref
+        since = now
+        lastHeard = now
+        spareKbps = status.spareKbps
+        holdings = status.map
+        rateBps = Double(status.spareKbps) * 1000
+    }
+
+    var address: PeerAddress { ref.address }
+
+    /// Takes a fresh status, keeping what we learned since that the map cannot know.
+    mutating func update(_ status: MeshStatus, now: Instant) {
+        spareKbps = status.spareKbps
+        holdings = status.map
+        lastHeard = now
+    }
+
+    /// Folds one answered request into the throughput estimate.
+    mutating func delivered(bits: Double, after elapsed: TimeSpan) {
+        let sample = bits / max(elapsed.seconds, 0.001)
+        rateBps = 0.7 * rateBps + 0.3 * sample
+    }
+}

@@ -1,1 +1,0 @@
-// CanopyNet: see DESIGN.md's module map. Sources are added here.

@@ -1,1 +1,0 @@
-// CanopyPastry: see DESIGN.md's module map. Sources are added here.

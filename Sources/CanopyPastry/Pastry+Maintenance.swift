@@ -1,0 +1,77 @@
+import CanopyCore
+
+/// Leaf-set liveness probing and periodic routing-table maintenance.
+extension Pastry {
+    /// Sends our leaf set to `ref` and waits for its own; no answer within
+    /// `probeTimeout` twice in a row means it is dead. `force` probes even a member heard
+    /// from lately (repair wants its leaf set, not just a sign of life).
+    mutating func probe(_ ref: NodeRef, now: Instant, effects: inout Effects, force: Bool = false,
+                        purpose: Purpose = .maintenance) {
+        guard probes[ref.id] == nil else { return }
+        if !force, let heard = leafHeard[ref.id], now - heard < settings.probeTimeout { return }
+        probes[ref.id] = PendingProbe(ref: ref, sentAt: now, attempts: 1)
+        send(.leafProbe(sentAt: now.micros, leafSet: leafSet.members), to: ref.address, purpose: purpose, effects: &effects)
+        scheduleProbeCheck(at: now + settings.probeTimeout, effects: &effects)
+    }
+
+    private mutating func scheduleProbeCheck(at time: Instant, effects: inout Effects) {
+        if let pendingAt = probeCheckAt, pendingAt <= time { return }
+        probeCheckAt = time
+        effects.setTimer(TimerKey(kind: PastryTimers.probeCheck), at: time)
+    }
+
+    /// Retries probes that went unanswered once, declares dead those unanswered twice.
+    mutating func checkProbes(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        probeCheckAt = nil
+        for id in probes.keys.sorted() {
+            guard let p = probes[id], now - p.sentAt >= settings.probeTimeout else { continue }
+            if p.attempts < 2 {
+                probes[id] = PendingProbe(ref: p.ref, sentAt: now, attempts: p.attempts + 1)
+                send(.leafProbe(sentAt: now.micros, leafSet: leafSet.members), to: p.ref.address,
+                     purpose: .maintenance, effects: &effects)
+            } else {
+                declareDead(id, now: now, rng: &rng, effects: &effects)
+            }
+        }
+        if let earliest = probes.values.map(\.sentAt).min() {
+            scheduleProbeCheck(at: earliest + settings.probeTimeout, effects: &effects)
+        }
+    }
+
+    /// Probes every leaf-set member not heard from during the last period.
+    mutating func leafTick(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        for member in leafSet.members {
+            let heard = leafHeard[member.id] ?? .zero
+            if now - heard >= settings.leafProbePeriod { probe(member, now: now, effects: &effects) }
+        }
+        dead = dead.filter { $0.value > now }
+        effects.setTimer(TimerKey(kind: PastryTimers.leafTick), at: now + jittered(settings.leafProbePeriod, rng: &rng))
+    }
+
+    /// Asks a random member of each row for that row, so better (nearer) candidates keep
+    /// arriving, and measures entries whose RTT is still unknown.
+    mutating func tableTick(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        pingTokens = settings.pingBudget
+        for row in 0..<table.rowCount {
+            let entries = table.row(row)
+            guard !entries.isEmpty else { continue }
+            let pick = entries[Int(rng.next() % UInt64(entries.count))]
+            send(.rowRequest(row: UInt8(row)), to: pick.ref.address, purpose: .maintenance, effects: &effects)
+        }
+        measureUnknown(now: now, effects: &effects)
+        effects.setTimer(TimerKey(kind: PastryTimers.tableTick), at: now + jittered(settings.tableMaintenancePeriod, rng: &rng))
+    }
+
+    /// Pings table entries whose RTT is unknown (within the budget).
+    mutating func measureUnknown(now: Instant, effects: inout Effects) {
+        for entry in table.entries where entry.rtt == nil {
+            guard pingTokens > 0 else { return }
+            ping(entry.ref, now: now, effects: &effects)
+        }
+    }
+
+    /// A period scaled by a random factor in [0.75, 1.25), so nodes do not fall into step.
+    func jittered(_ period: TimeSpan, rng: inout SeededRNG) -> TimeSpan {
+        TimeSpan(micros: Int64(Double(period.micros) * (0.75 + 0.5 * rng.unit())))
+    }
+}

@@ -1,0 +1,56 @@
+import CanopyCore
+
+/// Pastry's own messages and timers (everything but routed messages, which `PastryNode`
+/// handles because they involve the application).
+extension Pastry {
+    mutating func handle(_ message: PastryMessage, from sender: NodeRef, now: Instant, rng: inout SeededRNG,
+                         effects: inout Effects) {
+        switch message {
+        case .route, .join, .lookup:
+            return // routes are the node's; join and lookup only travel inside a route
+        case .routeAck(let seq):
+            acknowledged(seq: seq, by: sender, now: now, effects: &effects)
+        case .joinReply(let members):
+            joinReplied(from: sender, leafSet: members, now: now, rng: &rng, effects: &effects)
+        case .rowRequest(let row):
+            guard isJoined else { return }
+            learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
+            let entries = table.row(Int(row)).map(\.ref)
+            send(.rowReply(row: row, entries: entries), to: sender.address, purpose: .maintenance, effects: &effects)
+        case .rowReply(_, let entries):
+            learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
+            for ref in entries { learn(ref, direct: false, rtt: nil, now: now, effects: &effects) }
+        case .leafProbe(let sentAt, let members):
+            guard isJoined else { return }
+            learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
+            send(.leafReply(echo: sentAt, leafSet: leafSet.members), to: sender.address, purpose: .maintenance,
+                 effects: &effects)
+            for ref in members { learn(ref, direct: false, rtt: nil, now: now, effects: &effects) }
+        case .leafReply(let echo, let members):
+            learn(sender, direct: true, rtt: rttSample(echo: echo, now: now), now: now, effects: &effects)
+            probes[sender.id] = nil
+            for ref in members { learn(ref, direct: false, rtt: nil, now: now, effects: &effects) }
+        case .ping(let sentAt):
+            send(.pong(echo: sentAt), to: sender.address, purpose: .maintenance, effects: &effects)
+            if isJoined { learn(sender, direct: true, rtt: nil, now: now, effects: &effects) }
+        case .pong(let echo):
+            guard let rtt = rttSample(echo: echo, now: now) else { return }
+            learn(sender, direct: true, rtt: rtt, now: now, effects: &effects)
+        case .leave(let members):
+            declareDead(sender.id, now: now, rng: &rng, effects: &effects)
+            for ref in members { learn(ref, direct: false, rtt: nil, now: now, effects: &effects) }
+        }
+    }
+
+    mutating func handleTimer(_ key: TimerKey, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        switch key.kind {
+        case PastryTimers.leafTick: leafTick(now: now, rng: &rng, effects: &effects)
+        case PastryTimers.probeCheck: checkProbes(now: now, rng: &rng, effects: &effects)
+        case PastryTimers.tableTick: tableTick(now: now, rng: &rng, effects: &effects)
+        case PastryTimers.joinRetry: sendJoin(now: now, effects: &effects)
+        case PastryTimers.ackTimeout: ackTimedOut(seq: UInt32(truncatingIfNeeded: key.argument), now: now, rng: &rng,
+                                                   effects: &effects)
+        default: break
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// CanopySim: see DESIGN.md's module map. Sources are added here.

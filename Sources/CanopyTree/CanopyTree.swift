@@ -1,1 +1,0 @@
-// CanopyTree: see DESIGN.md's module map. Sources are added here.

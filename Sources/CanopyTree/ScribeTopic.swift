@@ -1,0 +1,58 @@
+import CanopyCore
+
+/// One child edge as its parent sees it.
+public struct TreeChild: Sendable, Hashable {
+    public var ref: NodeRef
+    /// Last refresh (or the accept) — a child silent for `childTimeout` is dropped.
+    var lastHeard: Instant
+    /// Last time anything (data or heartbeat) went to it, to know when a heartbeat is due.
+    var lastSent: Instant
+    /// The child has children of its own here: it is served first, because its delay
+    /// adds to a whole subtree's.
+    public var forwards: Bool
+    /// Child slots it advertised as free (push-down hands joiners to those with room).
+    var spare: Int
+}
+
+/// Why a node is looking for a parent, and how far its search has gone.
+struct PendingJoin: Sendable, Hashable {
+    /// Each attempt escalates: route toward the topic, anycast the spare group, ask the source.
+    var attempt: Int
+    var deadline: Instant
+}
+
+/// A node's state in one Scribe tree (a stripe or a group).
+public struct ScribeTopic: Sendable {
+    public let id: NodeID
+    /// The stripe index, nil for a group topic (no data, no degree bound).
+    public let stripe: Int?
+    /// True when this node wants the topic (a stripe it plays, a group it belongs to);
+    /// false for a pure forwarder that only stays while it has children.
+    public var member = false
+    public internal(set) var parent: NodeRef?
+    /// Source (or group root) first, the parent last; empty at the top.
+    public internal(set) var path: [NodeID] = []
+    public internal(set) var children: [TreeChild] = []
+    /// This node is the top of the tree (the source for stripes, the Scribe root for groups).
+    public internal(set) var isTop = false
+    var lastHeardFromParent = Instant.zero
+    var pending: PendingJoin?
+    /// When this node last lost its parent, for the repair-time observation.
+    var lostParentAt: Instant?
+
+    init(id: NodeID, stripe: Int?) {
+        self.id = id
+        self.stripe = stripe
+    }
+
+    /// In the tree and fed (or about to be) from above.
+    public var isAttached: Bool { isTop || parent != nil }
+    /// Edges from the top of the tree: the source has depth 0.
+    public var depth: Int { path.count }
+
+    func childIndex(_ id: NodeID) -> Int? { children.firstIndex { $0.ref.id == id } }
+    func hasChild(_ id: NodeID) -> Bool { childIndex(id) != nil }
+
+    /// The path this node hands its children: its own, with itself appended.
+    func pathForChildren(self me: NodeID) -> [NodeID] { path + [me] }
+}

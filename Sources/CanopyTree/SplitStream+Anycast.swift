@@ -1,0 +1,53 @@
+import CanopyCore
+import CanopyPastry
+
+extension SplitStream {
+    /// Whether this node can adopt `requester` in tree `target` right now: Scribe anycast's
+    /// predicate for the spare-capacity group.
+    func canAdopt(_ target: Int, _ requester: NodeRef, local: NodeID) -> Bool {
+        requester.id != local && spareSlots > 0 && trees[target].isAttached
+            && !trees[target].path.contains(requester.id) && !trees[target].hasChild(requester.id)
+    }
+
+    /// One step of the depth-first walk over the spare-capacity group: adopt the requester
+    /// if this node can; otherwise push this node's group children (best last, so visited
+    /// first) and then its parent, and pass the walk to the next node on the stack.
+    mutating func runAnycast(_ walk: TreeAnycast, _ kbr: inout KBRContext) {
+        guard let target = index(of: walk.target), trees[target].stripe != nil,
+              let group = index(of: walk.group), trees[group].stripe == nil else { return }
+        let me = kbr.local
+        var walk = walk
+        if !walk.visited.contains(me.id) { walk.visited.append(me.id) }
+        if canAdopt(target, walk.requester, local: me.id) {
+            addChild(target, walk.requester, &kbr)
+            return
+        }
+        func fresh(_ ref: NodeRef) -> Bool {
+            ref.id != walk.requester.id && !walk.visited.contains(ref.id) && !walk.stack.contains(ref)
+        }
+        if let parent = trees[group].parent, fresh(parent) { walk.stack.append(parent) }
+        for child in trees[group].children.sorted(by: { $0.spare < $1.spare }) where fresh(child.ref) {
+            walk.stack.append(child.ref)
+        }
+        if walk.stack.count > TreeAnycast.maxStack { walk.stack.removeFirst(walk.stack.count - TreeAnycast.maxStack) }
+        if walk.visited.count < TreeAnycast.maxVisited, let next = walk.stack.popLast() {
+            kbr.send(.tree(.anycast(walk)), to: next)
+        } else {
+            kbr.send(.tree(.anycastFailed(group: walk.group, target: walk.target)), to: walk.requester)
+        }
+    }
+
+    /// Keeps this node in the spare-capacity group exactly while it has room for a child.
+    mutating func updateSpareMembership(_ kbr: inout KBRContext) {
+        guard started, !trees.isEmpty else { return }
+        let g = groupIndex
+        let wants = spareSlots > 0
+        guard wants != trees[g].member else { return }
+        trees[g].member = wants
+        if wants {
+            if !isInTree(g) { beginJoin(g, attempt: 0, &kbr) }
+        } else {
+            pruneIfUseless(g, &kbr)
+        }
+    }
+}

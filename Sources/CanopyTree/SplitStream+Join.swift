@@ -1,0 +1,249 @@
+import CanopyCore
+import CanopyPastry
+
+/// How a join reached this node, which decides what "no" means.
+enum JoinArrival {
+    /// On its way to the topic id: a node that cannot take it lets it continue.
+    case routed
+    /// At the node responsible for the topic id (the Scribe root).
+    case root
+    /// Sent straight here (push-down, a root passing it up, a fallback to the source).
+    case direct
+}
+
+extension SplitStream {
+    /// Starts (or escalates) the search for a parent. Attempts cycle through: a Scribe
+    /// join routed toward the topic id; an anycast to the spare-capacity group; a direct
+    /// ask to the source. Group topics only ever route.
+    mutating func beginJoin(_ i: Int, attempt: Int, _ kbr: inout KBRContext) {
+        guard let info else { return }
+        trees[i].pending = PendingJoin(attempt: attempt, deadline: kbr.now + config.joinTimeout)
+        let me = kbr.local
+        let join = TreeJoin(topic: trees[i].id, joiner: me, budget: config.pushDownBudget)
+        guard let stripe = trees[i].stripe else {
+            kbr.route(trees[i].id, .tree(.join(join)))
+            return
+        }
+        let step = attempt % 3
+        if attempt > 0 { kbr.observe(TreeJoinEscalated(stripe: stripe, attempt: step)) }
+        switch step {
+        case 0:
+            kbr.route(trees[i].id, .tree(.join(join)))
+        case 1:
+            kbr.route(trees[groupIndex].id, .tree(.anycast(TreeAnycast(group: trees[groupIndex].id,
+                                                                        target: trees[i].id, requester: me))))
+        default:
+            kbr.send(.tree(.join(join)), to: info.source)
+        }
+    }
+
+    func isInTree(_ i: Int) -> Bool {
+        trees[i].isAttached || trees[i].pending != nil || !trees[i].children.isEmpty
+    }
+
+    /// Scribe's join handling with SplitStream's degree bound. Returns whether routing stops here.
+    mutating func handleJoin(_ join: TreeJoin, via arrival: JoinArrival, _ kbr: inout KBRContext) -> ForwardDecision {
+        guard let i = index(of: join.topic) else { return .proceed }
+        let me = kbr.local
+        if join.joiner.id == me.id {
+            // Our own join reached us: we are the topic's root.
+            if arrival == .root { becomeRoot(i, join, &kbr) }
+            return .stop
+        }
+        guard trees[i].stripe != nil else { return handleGroupJoin(i, join, via: arrival, &kbr) }
+        if trees[i].hasChild(join.joiner.id) {
+            kbr.send(.tree(.accept(topic: join.topic, path: trees[i].pathForChildren(self: me.id))), to: join.joiner)
+            return .stop
+        }
+        let able = (trees[i].isAttached || trees[i].pending != nil) && bound > 0
+            && !trees[i].path.contains(join.joiner.id)
+        if able && spareSlots > 0 {
+            addChild(i, join.joiner, &kbr)
+            return .stop
+        }
+        if able && pushDown(i, join, &kbr) { return .stop }
+        switch arrival {
+        case .routed:
+            return .proceed
+        case .root:
+            passToSource(join, &kbr)
+        case .direct:
+            kbr.send(.tree(.reject(topic: join.topic, handedDown: false)), to: join.joiner)
+        }
+        return .stop
+    }
+
+    /// The root of a stripe takes its data from the source; the root of a group is its top.
+    mutating func becomeRoot(_ i: Int, _ join: TreeJoin, _ kbr: inout KBRContext) {
+        if trees[i].stripe == nil {
+            trees[i].isTop = true
+            trees[i].pending = nil
+            trees[i].path = []
+        } else if !isSource, let info {
+            kbr.send(.tree(.join(join)), to: info.source)
+        }
+    }
+
+    /// A root that cannot feed a joiner hands it to the source (the root of every stripe's data).
+    mutating func passToSource(_ join: TreeJoin, _ kbr: inout KBRContext) {
+        if isSource || info == nil {
+            kbr.send(.tree(.reject(topic: join.topic, handedDown: false)), to: join.joiner)
+        } else if let info {
+            kbr.send(.tree(.join(join)), to: info.source)
+        }
+    }
+
+    /// Plain Scribe for group trees: every node on the path becomes a forwarder.
+    mutating func handleGroupJoin(_ i: Int, _ join: TreeJoin, via arrival: JoinArrival,
+                                  _ kbr: inout KBRContext) -> ForwardDecision {
+        if !trees[i].hasChild(join.joiner.id) {
+            trees[i].children.append(TreeChild(ref: join.joiner, lastHeard: kbr.now, lastSent: kbr.now,
+                                               forwards: false, spare: 0))
+        }
+        kbr.send(.tree(.accept(topic: join.topic, path: [])), to: join.joiner)
+        if !trees[i].isAttached && trees[i].pending == nil {
+            if arrival == .root {
+                trees[i].isTop = true
+            } else {
+                beginJoin(i, attempt: 0, &kbr)
+            }
+        }
+        return .stop
+    }
+
+    mutating func addChild(_ i: Int, _ child: NodeRef, _ kbr: inout KBRContext) {
+        trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: false, spare: 0))
+        kbr.send(.tree(.accept(topic: trees[i].id, path: trees[i].pathForChildren(self: kbr.local.id))), to: child)
+        updateSpareMembership(&kbr)
+    }
+
+    /// SplitStream's push-down at a full node: keep the children that share the stripe's
+    /// first digit (and those that forward), let the weakest claim go — the joiner itself
+    /// on a tie — and hand it to the child most likely to have room.
+    mutating func pushDown(_ i: Int, _ join: TreeJoin, _ kbr: inout KBRContext) -> Bool {
+        guard join.budget > 0, !trees[i].children.isEmpty else { return false }
+        let topic = trees[i].id
+        func keepScore(_ id: NodeID, forwards: Bool) -> Int {
+            (DigitBase.hex.sharedPrefixLength(id, topic) > 0 ? 2 : 0) + (forwards ? 1 : 0)
+        }
+        var victim = join.joiner
+        var victimScore = keepScore(join.joiner.id, forwards: false)
+        for child in trees[i].children where keepScore(child.ref.id, forwards: child.forwards) < victimScore {
+            victim = child.ref
+            victimScore = keepScore(child.ref.id, forwards: child.forwards)
+        }
+        guard let target = pushDownTarget(i, excluding: victim.id, &kbr) else { return false }
+        if victim.id != join.joiner.id {
+            trees[i].children.removeAll { $0.ref.id == victim.id }
+            kbr.send(.tree(.reject(topic: topic, handedDown: true)), to: victim)
+            addChild(i, join.joiner, &kbr)
+        }
+        kbr.send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: join.budget - 1))), to: target)
+        return true
+    }
+
+    /// The child to hand a joiner to: one that advertised room first, then one sharing the
+    /// stripe's digit (it forwards this stripe anyway), then one that already forwards, then
+    /// the nearest by Pastry's RTT (all children sit at the same depth, so expected delay
+    /// differs by the hop); remaining ties broken at random so push-downs spread.
+    mutating func pushDownTarget(_ i: Int, excluding excluded: NodeID, _ kbr: inout KBRContext) -> NodeRef? {
+        let topic = trees[i].id
+        var best: [NodeRef] = []
+        var bestRank = (Int.max, Int.max, Int.max, Int64.max)
+        for child in trees[i].children where child.ref.id != excluded {
+            let rank = (child.spare > 0 ? 0 : 1, DigitBase.hex.sharedPrefixLength(child.ref.id, topic) > 0 ? 0 : 1,
+                        child.forwards ? 0 : 1, kbr.proximity(to: child.ref.id)?.micros ?? Int64.max)
+            if rank < bestRank {
+                bestRank = rank
+                best = [child.ref]
+            } else if rank == bestRank {
+                best.append(child.ref)
+            }
+        }
+        guard !best.isEmpty else { return nil }
+        return best[Int(kbr.rng.next() % UInt64(best.count))]
+    }
+
+    mutating func handleAccept(topic: NodeID, path: [NodeID], from parent: NodeRef, _ kbr: inout KBRContext) {
+        guard let i = index(of: topic) else { return }
+        let me = kbr.local.id
+        let isStripe = trees[i].stripe != nil
+        if isStripe && (path.contains(me) || path.count >= TreeMessage.maxPath) {
+            // The offer would close a loop (or the tree is absurdly deep): refuse and look again.
+            kbr.send(.tree(.leave(topic: topic)), to: parent)
+            if trees[i].parent?.id == parent.id { parentLost(i, &kbr) }
+            return
+        }
+        if trees[i].parent?.id == parent.id {
+            trees[i].lastHeardFromParent = kbr.now
+            if trees[i].path != path {
+                trees[i].path = path
+                announcePath(i, &kbr)
+            }
+            return
+        }
+        let wanted = trees[i].member || !trees[i].children.isEmpty
+        guard trees[i].parent == nil, !trees[i].isTop, wanted else {
+            kbr.send(.tree(.leave(topic: topic)), to: parent)
+            return
+        }
+        trees[i].parent = parent
+        trees[i].path = path
+        trees[i].pending = nil
+        trees[i].lastHeardFromParent = kbr.now
+        if let lost = trees[i].lostParentAt, let stripe = trees[i].stripe {
+            kbr.observe(TreeRepaired(stripe: stripe, duration: kbr.now - lost))
+        }
+        trees[i].lostParentAt = nil
+        if isStripe { announcePath(i, &kbr) }
+    }
+
+    /// Tells every child this node's new path, so loop checks below stay current.
+    mutating func announcePath(_ i: Int, _ kbr: inout KBRContext) {
+        let path = trees[i].pathForChildren(self: kbr.local.id)
+        for child in trees[i].children { kbr.send(.tree(.accept(topic: trees[i].id, path: path)), to: child.ref) }
+    }
+
+    mutating func handleReject(topic: NodeID, handedDown: Bool, from sender: NodeRef, _ kbr: inout KBRContext) {
+        guard let i = index(of: topic) else { return }
+        if trees[i].parent?.id == sender.id {
+            parentLost(i, &kbr, startSearch: !handedDown)
+            if handedDown { trees[i].pending = PendingJoin(attempt: 0, deadline: kbr.now + config.joinTimeout) }
+        } else if trees[i].parent == nil, let pending = trees[i].pending {
+            if handedDown {
+                trees[i].pending?.deadline = kbr.now + config.joinTimeout
+            } else {
+                beginJoin(i, attempt: pending.attempt + 1, &kbr)
+            }
+        }
+    }
+
+    /// Drops the parent of tree `i` and (unless told to wait) starts looking for another.
+    mutating func parentLost(_ i: Int, _ kbr: inout KBRContext, startSearch: Bool = true) {
+        trees[i].parent = nil
+        if trees[i].lostParentAt == nil { trees[i].lostParentAt = kbr.now }
+        if let stripe = trees[i].stripe { kbr.observe(TreeParentLost(stripe: stripe)) }
+        guard trees[i].member || !trees[i].children.isEmpty else {
+            trees[i].pending = nil
+            return
+        }
+        if startSearch { beginJoin(i, attempt: 0, &kbr) }
+    }
+
+    mutating func handleLeave(topic: NodeID, from child: NodeRef, _ kbr: inout KBRContext) {
+        guard let i = index(of: topic), trees[i].hasChild(child.id) else { return }
+        trees[i].children.removeAll { $0.ref.id == child.id }
+        pruneIfUseless(i, &kbr)
+        updateSpareMembership(&kbr)
+    }
+
+    /// A pure forwarder with no children left leaves its tree (Scribe's prune).
+    mutating func pruneIfUseless(_ i: Int, _ kbr: inout KBRContext) {
+        guard !trees[i].member, trees[i].children.isEmpty, !isSource else { return }
+        if let parent = trees[i].parent { kbr.send(.tree(.leave(topic: trees[i].id)), to: parent) }
+        trees[i].parent = nil
+        trees[i].pending = nil
+        trees[i].isTop = false
+        trees[i].lostParentAt = nil
+    }
+}

@@ -1,0 +1,213 @@
+import CanopyCore
+import CanopyPastry
+import CanopyStream
+
+/// SplitStream over Scribe, as one application of the key-based routing interface.
+///
+/// The stream is dealt round-robin over k stripes; each stripe is a Scribe tree whose
+/// topic id starts with its own digit, and every node joins all k. A node takes children
+/// only up to the bound its upload allows (`ForwardingCapacity`), counted over all stripes.
+/// A full node pushes a joiner down to one of its children; an orphan nobody on its path
+/// can take asks the spare-capacity group (another Scribe tree) by anycast, and finally
+/// the source. The layer sees only `KBRContext`, so it runs on whatever overlay implements it.
+public struct SplitStream: KBRApplication {
+    public let config: TreeConfig
+    public let isSource: Bool
+    public let uploadKbps: Double
+    /// True in the simulator: model signature checks (see `ChunkAuthenticator.modeled`).
+    public let modeledVerification: Bool
+    public private(set) var info: StreamInfo?
+    public private(set) var topics: StripeTopics?
+    public private(set) var capacity: ForwardingCapacity?
+    /// Stripes 0..<k, then the spare-capacity group at index k.
+    public internal(set) var trees: [ScribeTopic] = []
+    /// Newest sequence number received per stripe (nil before the first).
+    public internal(set) var newest: [UInt32?] = []
+
+    var authenticator: ChunkAuthenticator?
+    var received = SequenceWindow()
+    var bootstrap: PeerAddress?
+    var overlayIsReady = false
+    var started = false
+    var nextRefresh = Instant.zero
+
+    static let tickTimer = TimerKey(kind: 0x7472_0001)
+
+    /// `info` is known up front by the source and in the simulator; a real listener passes
+    /// nil and learns it from its bootstrap node.
+    public init(uploadKbps: Double, config: TreeConfig = TreeConfig(), info: StreamInfo?,
+                isSource: Bool = false, modeledVerification: Bool = false) {
+        self.config = config
+        self.isSource = isSource
+        self.uploadKbps = uploadKbps
+        self.modeledVerification = modeledVerification
+        if let info { adopt(info: info) }
+    }
+
+    // MARK: derived views
+
+    var groupIndex: Int { trees.count - 1 }
+    var stripeCount: Int { trees.count - 1 }
+
+    func index(of topic: NodeID) -> Int? {
+        guard let topics else { return nil }
+        if let stripe = topics.stripe(of: topic) { return stripe }
+        return topic == topics.spareGroup ? groupIndex : nil
+    }
+
+    /// Children over all stripes (group children carry no data and cost nothing).
+    public var usedSlots: Int { trees.dropLast().reduce(0) { $0 + $1.children.count } }
+    public var bound: Int { capacity?.bound ?? 0 }
+    public var spareSlots: Int { max(0, bound - usedSlots) }
+    /// Stripes in which this node forwards to at least one child.
+    public var interiorStripes: Int { trees.dropLast().reduce(0) { $0 + ($1.children.isEmpty ? 0 : 1) } }
+
+    // MARK: setup
+
+    mutating func adopt(info: StreamInfo) {
+        let count = info.mode == .tree && info.modeParameter > 0 ? Int(info.modeParameter) : config.stripes
+        let topics = StripeTopics(streamID: info.streamID, stripes: count)
+        var adjusted = config
+        adjusted.stripes = count
+        self.info = info
+        self.topics = topics
+        capacity = ForwardingCapacity(uploadKbps: uploadKbps, info: info, config: adjusted)
+        authenticator = modeledVerification ? .modeled(streamID: info.streamID) : ChunkAuthenticator(info: info)
+        trees = topics.stripes.enumerated().map { ScribeTopic(id: $1, stripe: $0) }
+            + [ScribeTopic(id: topics.spareGroup, stripe: nil)]
+        newest = Array(repeating: nil, count: count)
+        if isSource {
+            for i in 0..<count {
+                trees[i].isTop = true
+                trees[i].member = true
+            }
+        }
+    }
+
+    /// Joins every stripe once the overlay can route and the stream is known.
+    mutating func startIfPossible(_ kbr: inout KBRContext) {
+        guard !started, overlayIsReady || isSource, info != nil else { return }
+        started = true
+        if !isSource {
+            for i in 0..<stripeCount {
+                trees[i].member = true
+                beginJoin(i, attempt: 0, &kbr)
+            }
+        }
+        updateSpareMembership(&kbr)
+        let phase = TimeSpan(micros: Int64(kbr.rng.next() % UInt64(config.tick.micros)))
+        kbr.setTimer(Self.tickTimer, at: kbr.now + phase)
+    }
+
+    // MARK: upcalls
+
+    public mutating func overlayReady(kbr: inout KBRContext) {
+        overlayIsReady = true
+        startIfPossible(&kbr)
+    }
+
+    public mutating func command(_ command: NodeCommand, kbr: inout KBRContext) {
+        switch command {
+        case .join(let address):
+            bootstrap = address
+            if info == nil, let address { kbr.effects.send(.stream(.infoRequest), to: address) }
+            startIfPossible(&kbr)
+        case .leave:
+            leaveAll(&kbr)
+        case .publish(let chunk):
+            guard isSource, let topics else { return }
+            forward(chunk, stripe: topics.stripe(ofSequence: chunk.sequence), &kbr)
+        case .lookup:
+            break
+        }
+    }
+
+    public mutating func forward(_ payload: inout Message, route: RouteInfo, nextHop: NodeRef,
+                                 kbr: inout KBRContext) -> ForwardDecision {
+        guard route.previousHop != nil, case .tree(let message) = payload else { return .proceed }
+        switch message {
+        case .join(let join):
+            return handleJoin(join, via: .routed, &kbr)
+        case .anycast(let walk):
+            guard !trees.isEmpty, isInTree(groupIndex) else { return .proceed }
+            runAnycast(walk, &kbr)
+            return .stop
+        default:
+            return .proceed
+        }
+    }
+
+    public mutating func deliver(_ payload: Message, route: RouteInfo, kbr: inout KBRContext) {
+        guard case .tree(let message) = payload else { return }
+        switch message {
+        case .join(let join): _ = handleJoin(join, via: .root, &kbr)
+        case .anycast(let walk): runAnycast(walk, &kbr)
+        default: break
+        }
+    }
+
+    public mutating func receive(_ message: Message, from sender: NodeRef, kbr: inout KBRContext) {
+        switch message {
+        case .stream(.chunk(let chunk)):
+            handleChunk(chunk, from: sender, &kbr)
+        case .stream(.infoRequest):
+            if let info { kbr.send(.stream(.info(info)), to: sender) }
+        case .stream(.info(let announced)):
+            guard info == nil, sender.address == bootstrap else { return }
+            if !modeledVerification && ChunkAuthenticator(info: announced) == nil { return }
+            adopt(info: announced)
+            startIfPossible(&kbr)
+        case .tree(let tree):
+            receive(tree, from: sender, &kbr)
+        default:
+            break
+        }
+    }
+
+    mutating func receive(_ message: TreeMessage, from sender: NodeRef, _ kbr: inout KBRContext) {
+        switch message {
+        case .join(let join): _ = handleJoin(join, via: .direct, &kbr)
+        case .accept(let topic, let path): handleAccept(topic: topic, path: path, from: sender, &kbr)
+        case .reject(let topic, let handedDown): handleReject(topic: topic, handedDown: handedDown, from: sender, &kbr)
+        case .leave(let topic): handleLeave(topic: topic, from: sender, &kbr)
+        case .heartbeat(let topics): handleHeartbeat(topics: topics, from: sender, &kbr)
+        case .refresh(let refresh): handleRefresh(refresh, from: sender, &kbr)
+        case .anycast(let walk): runAnycast(walk, &kbr)
+        case .anycastFailed(_, let target):
+            guard let i = index(of: target), let pending = trees[i].pending, trees[i].parent == nil else { return }
+            beginJoin(i, attempt: pending.attempt + 1, &kbr)
+        }
+    }
+
+    public mutating func timer(_ key: TimerKey, kbr: inout KBRContext) {
+        guard key == Self.tickTimer else { return }
+        tick(&kbr)
+        kbr.setTimer(Self.tickTimer, at: kbr.now + config.tick)
+    }
+
+    public mutating func update(_ node: NodeRef, joined: Bool, kbr: inout KBRContext) {
+        guard !joined else { return }
+        // Pastry says `node` is gone: treat it as silent past every timeout right now.
+        for i in trees.indices {
+            if trees[i].parent?.id == node.id { parentLost(i, &kbr) }
+            trees[i].children.removeAll { $0.ref.id == node.id }
+        }
+    }
+
+    /// Graceful leave: tell parents to prune and children to find new parents now rather
+    /// than after a timeout.
+    mutating func leaveAll(_ kbr: inout KBRContext) {
+        for i in trees.indices {
+            if let parent = trees[i].parent { kbr.send(.tree(.leave(topic: trees[i].id)), to: parent) }
+            for child in trees[i].children {
+                kbr.send(.tree(.reject(topic: trees[i].id, handedDown: false)), to: child.ref)
+            }
+            trees[i].parent = nil
+            trees[i].children = []
+            trees[i].pending = nil
+            trees[i].member = false
+        }
+        kbr.cancelTimer(Self.tickTimer)
+        started = false
+    }
+}

@@ -1,0 +1,64 @@
+import CanopyCore
+
+/// SplitStream's knobs. The defaults suit a live audio stream with 20 ms chunks: a parent
+/// that goes quiet for a few stripe periods is presumed dead, so repair starts well inside
+/// a typical playout delay.
+public struct TreeConfig: Sendable, Hashable {
+    /// k: how many stripes (Scribe trees) the stream is cut into; 1...16 so every stripe id
+    /// can start with its own hex digit.
+    public var stripes: Int = 16
+    /// Optional cap on children over all stripes; the lower of this and the upload bound applies.
+    public var maxChildren: Int?
+    /// Share of the upload that data may use; the rest is left for control traffic, so a
+    /// node at its bound does not build an ever-growing upload queue.
+    public var uploadHeadroom: Double = 0.9
+    /// How often a node checks its parents, children and pending joins.
+    public var tick: TimeSpan = .milliseconds(Int64(250))
+    /// A parent sends a heartbeat to a child it has sent nothing to for this long.
+    public var heartbeatInterval: TimeSpan = .milliseconds(Int64(500))
+    /// A child that hears nothing (data or heartbeat) from its parent for this long re-joins.
+    public var parentTimeout: TimeSpan = .milliseconds(Int64(1500))
+    /// How often a child tells each parent it is still there.
+    public var refreshInterval: TimeSpan = .seconds(2)
+    /// A parent drops a child it has not heard from for this long (frees the slot).
+    public var childTimeout: TimeSpan = .seconds(5)
+    /// How long a join attempt may wait for an answer before the next kind of attempt.
+    public var joinTimeout: TimeSpan = .milliseconds(Int64(1500))
+    /// Group trees (the spare-capacity group) carry no data: slower heartbeats suffice.
+    public var groupHeartbeatInterval: TimeSpan = .seconds(2)
+    public var groupParentTimeout: TimeSpan = .seconds(6)
+    /// How many times a join may be handed down from a full parent to one of its children.
+    public var pushDownBudget: UInt8 = 6
+
+    public init() {}
+}
+
+/// How many children a node may feed, from its upload and the stream's rate on the wire.
+///
+/// SplitStream's bound is floor(upload / (stream rate / k)) over all stripes. The rate used
+/// here is what one child really costs: the chunk's datagram (headers and signature
+/// included), not the codec's nominal bitrate, because that is what the upload queue carries.
+public struct ForwardingCapacity: Sendable, Hashable {
+    public var uploadKbps: Double
+    /// Upload one child of one stripe costs, kbit/s.
+    public var perChildKbps: Double
+
+    public init(uploadKbps: Double, info: StreamInfo, config: TreeConfig) {
+        self.uploadKbps = uploadKbps
+        let chunkSeconds = Double(info.chunkMicros) / 1e6
+        let payload = Int((Double(info.bitrateKbps) * 1000 * chunkSeconds / 8).rounded())
+        let wire = Fragmenter.wireCost(envelopeSize: WireHeader.size + StreamMessage.chunkBodySize(payloadBytes: payload)).bytes
+        perChildKbps = Double(wire) * 8 / chunkSeconds / 1000 / Double(config.stripes)
+        bound = Self.bound(uploadKbps: uploadKbps * config.uploadHeadroom, perChildKbps: perChildKbps,
+                           maxChildren: config.maxChildren)
+    }
+
+    /// Children over all stripes this node may have, never exceeded.
+    public private(set) var bound: Int
+
+    static func bound(uploadKbps: Double, perChildKbps: Double, maxChildren: Int?) -> Int {
+        guard perChildKbps > 0, uploadKbps > 0 else { return 0 }
+        let byUpload = Int((uploadKbps / perChildKbps).rounded(.down))
+        return min(byUpload, maxChildren ?? Int.max)
+    }
+}

@@ -1,0 +1,145 @@
+import XCTest
+import NIOCore
+import CanopyCore
+import CanopyStream
+@testable import CanopyMesh
+
+/// The core fed by hand: joining, partnering, serving within capacity, timeouts.
+final class MeshNodeTests: XCTestCase {
+    func testJoinAsksTheBootstrapAndItAnswersWithMembersAndTheStream() {
+        var source = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 1_000))
+        source.run(.command(.join(bootstrap: nil)))
+        var peer = Harness(MeshNode(peer: MeshFixtures.ref(1), uploadKbps: 100, modeledVerification: true))
+        let sent = peer.run(.command(.join(bootstrap: MeshFixtures.ref(0).address)))
+        guard case .join = sent.meshSends.first?.0 else { return XCTFail("no join sent: \(sent)") }
+        let answer = source.receive(.join, from: 1)
+        XCTAssertTrue(answer.meshSends.contains { if case .members(let refs) = $0.0 { refs.contains(MeshFixtures.ref(0)) } else { false } })
+        XCTAssertTrue(answer.contains { if case .send(.stream(.info), _) = $0 { true } else { false } })
+
+        peer.run(.received(.mesh(.members([MeshFixtures.ref(0), MeshFixtures.ref(2)])), from: MeshFixtures.ref(0).address, sender: MeshFixtures.ref(0).id))
+        let afterInfo = peer.run(.received(.stream(.info(MeshFixtures.info())), from: MeshFixtures.ref(0).address, sender: MeshFixtures.ref(0).id))
+        let asked = afterInfo.meshSends.filter { if case .partnerRequest = $0.0 { true } else { false } }.map(\.1)
+        XCTAssertEqual(Set(asked), [0, 2], "partners are asked from the view once the stream is known")
+    }
+
+    func testAFullNodeRefusesPartnersAndNamesOthers() {
+        var config = MeshConfig()
+        config.partners = 2
+        var h = Harness.peer(config: config, partners: [])
+        for index in 2..<(2 + config.maxPartners) {
+            let reply = h.receive(.partnerRequest(MeshFixtures.status(spare: 10, held: [])), from: index)
+            guard case .partnerAccept = reply.meshSends.last?.0 else { return XCTFail("partner \(index) refused") }
+        }
+        XCTAssertEqual(h.node.partnerCount, config.maxPartners)
+        let reply = h.receive(.partnerRequest(MeshFixtures.status(spare: 10, held: [])), from: 50)
+        guard case .partnerRefuse(let others) = reply.meshSends.last?.0 else { return XCTFail("not refused: \(reply)") }
+        XCTAssertFalse(others.isEmpty)
+        XCTAssertEqual(h.node.partnerCount, config.maxPartners)
+    }
+
+    func testDonetRequestsMissingChunksInOneMessagePerSupplier() {
+        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 200, held: [10, 11, 12]))])
+        guard let at = h.effects.items.timer(MeshNode.scheduleTimer) else { return XCTFail("no schedule timer") }
+        h.now = at
+        let sent = h.run(.timer(MeshNode.scheduleTimer))
+        XCTAssertEqual(sent.meshSends.filter { if case .request = $0.0 { true } else { false } }.count, 1)
+        XCTAssertEqual(Set(sent.requested(from: 2)), [10, 11, 12], "start lag 2: chunks 10...12")
+    }
+
+    func testVerifiedChunksAreDeliveredOnceAndDuplicatesObserved() {
+        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 200, held: [5]))])
+        XCTAssertEqual(h.receive(.data(MeshFixtures.chunk(5), status: nil), from: 2).delivered, [5])
+        let again = h.receive(.data(MeshFixtures.chunk(5), status: nil), from: 2)
+        XCTAssertEqual(again.delivered, [])
+        XCTAssertEqual(again.observed(DuplicateChunk.self).map(\.sequence), [5])
+        let foreign = h.receive(.data(MeshFixtures.chunk(6, stream: NodeID(high: 1, low: 1)), status: nil), from: 2)
+        XCTAssertEqual(foreign.delivered, [])
+        XCTAssertEqual(foreign.observed(ChunkRejected.self).map(\.reason), [.wrongStream])
+        XCTAssertFalse(h.node.holds(6), "a rejected chunk is not kept or forwarded")
+    }
+
+    func testASupplierServesWithinItsUploadAndRefusesTheRest() {
+        // 96 kbit/s and an 800 ms queue: one 1,800-byte data message takes about 150 ms.
+        var h = Harness.peer(upload: 96, partners: [(2, MeshFixtures.status(spare: 0, held: []))])
+        for s in UInt32(0)..<10 { h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 3) }
+        let reply = h.receive(.request(Array(0..<10)), from: 2)
+        let served = reply.meshSends.compactMap { if case .data(let c, _) = $0.0 { c.sequence } else { nil } }
+        guard case .refuse(let refused) = reply.meshSends.last?.0 else { return XCTFail("nothing refused: \(reply)") }
+        XCTAssertGreaterThanOrEqual(served.count, 4)
+        XCTAssertLessThanOrEqual(served.count, 6)
+        XCTAssertEqual(served + refused, Array(0..<10), "each chunk served or refused, none queued without bound")
+    }
+
+    func testANodeWithoutUploadServesNothingAndAnnouncesNothing() {
+        var h = Harness.peer(upload: 0, scheduler: .chainsaw, partners: [(2, MeshFixtures.status(spare: 100, held: [1]))])
+        let got = h.receive(.data(MeshFixtures.chunk(1), status: nil), from: 2)
+        XCTAssertTrue(got.meshSends.allSatisfy { if case .have = $0.0 { false } else { true } }, "no HAVE from a node nobody can ask")
+        let reply = h.receive(.request([1]), from: 2)
+        XCTAssertEqual(reply.meshSends.count, 1)
+        guard case .refuse([1]) = reply.meshSends[0].0 else { return XCTFail("\(reply)") }
+    }
+
+    func testChainsawAnnouncesNewChunksOnlyToPartnersLackingThem() {
+        var h = Harness.peer(scheduler: .chainsaw, partners: [
+            (2, MeshFixtures.status(spare: 100, held: [])),
+            (3, MeshFixtures.status(spare: 100, held: [7])),
+            (4, MeshFixtures.status(spare: 100, held: [])),
+        ])
+        let sent = h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 2)
+        let haves = sent.meshSends.compactMap { if case .have(_, let seqs) = $0.0 { ($0.1, seqs) } else { nil } }
+        XCTAssertEqual(haves.map(\.0), [4], "2 sent it, 3 already has it")
+        XCTAssertEqual(haves.first?.1, [7])
+    }
+
+    func testATimedOutRequestIsSentElsewhere() {
+        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 500, held: [10]))])
+        h.now = h.effects.items.timer(MeshNode.scheduleTimer)!
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10])
+        // A second supplier appears; partner 2 never answers.
+        h.advance(.seconds(0.2))
+        h.receive(.partnerAccept(MeshFixtures.status(spare: 100, held: [10])), from: 3)
+        h.receive(.status(MeshFixtures.status(spare: 500, held: [10])), from: 2)
+        var retried: [UInt32] = []
+        for _ in 0..<40 where retried.isEmpty {
+            guard let at = h.effects.items.timer(MeshNode.scheduleTimer) else { h.advance(.seconds(0.1)); continue }
+            h.now = at
+            let sent = h.run(.timer(MeshNode.scheduleTimer))
+            XCTAssertEqual(sent.requested(from: 2), [], "not asked twice before the timeout")
+            retried = sent.requested(from: 3)
+        }
+        XCTAssertEqual(retried, [10])
+    }
+
+    func testARefusalIsRetriedElsewhereAtOnce() {
+        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 900, held: [10])),
+                                        (3, MeshFixtures.status(spare: 50, held: [10]))])
+        h.now = h.effects.items.timer(MeshNode.scheduleTimer)!
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10])
+        XCTAssertEqual(h.receive(.refuse([10]), from: 2).requested(from: 3), [10])
+    }
+
+    func testASilentPartnerIsReplaced() {
+        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 100, held: []))])
+        XCTAssertEqual(h.node.partnerCount, 1)
+        for _ in 0..<16 {
+            h.advance(.seconds(0.5))
+            h.run(.timer(MeshNode.tickTimer))
+        }
+        XCTAssertEqual(h.node.partnerCount, 0, "silent for 8 s > 6 s")
+    }
+
+    func testTheSourcePushesEachChunkToAFewPartnersInRotation() {
+        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 2_000))
+        h.run(.command(.join(bootstrap: nil)))
+        for index in 1...6 { h.receive(.partnerRequest(MeshFixtures.status(spare: index == 6 ? 0 : 100, held: [])), from: index) }
+        var pushed: [[Int]] = []
+        for s in UInt32(0)..<3 {
+            h.advance(.seconds(0.2))
+            let sent = h.run(.command(.publish(MeshFixtures.chunk(s))))
+            pushed.append(sent.meshSends.compactMap { if case .data = $0.0 { $0.1 } else { nil } })
+        }
+        XCTAssertEqual(pushed.map(\.count), [3, 3, 3])
+        XCTAssertFalse(pushed.joined().contains(6), "a node that cannot forward is not pushed to")
+        XCTAssertNotEqual(pushed[0], pushed[1], "rotation spreads the load")
+    }
+}

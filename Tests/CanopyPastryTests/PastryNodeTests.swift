@@ -1,0 +1,172 @@
+import CanopyCore
+import XCTest
+@testable import CanopyPastry
+
+/// One node fed events by hand; the effects it answers with are checked.
+final class PastryNodeTests: XCTestCase {
+    private func ref(_ high: UInt64, _ index: Int) -> NodeRef {
+        NodeRef(id: NodeID(high: high, low: 0), address: PeerAddress(simulatedNode: index))
+    }
+
+    private struct Harness<App: KBRApplication> {
+        var node: PastryNode<App>
+        var rng = SeededRNG(seed: 3)
+        var now = Instant(micros: 1_000_000)
+
+        mutating func handle(_ event: Event) -> [Effect] {
+            var effects = Effects()
+            node.handle(event, now: now, rng: &rng, effects: &effects)
+            return effects.items
+        }
+
+        mutating func receive(_ message: PastryMessage, from sender: NodeRef) -> [Effect] {
+            handle(.received(.pastry(message), from: sender.address, sender: sender.id))
+        }
+    }
+
+    private func sends(_ effects: [Effect]) -> [(PastryMessage, Int)] {
+        effects.compactMap {
+            if case .send(.pastry(let m), let to) = $0 { return (m, to.simulatedIndex) }
+            return nil
+        }
+    }
+
+    /// A joined node at id 1000 with leaf-set members around it and table entries far away.
+    private func joinedNode<App: KBRApplication>(app: App) -> Harness<App> {
+        var h = Harness(node: PastryNode(identity: ref(1000, 0), app: app))
+        _ = h.handle(.command(.join(bootstrap: nil)))
+        for (i, high) in [990, 995, 1005, 1010].enumerated() {
+            _ = h.receive(.ping(sentAt: 0), from: ref(UInt64(high), i + 1))
+        }
+        return h
+    }
+
+    func testFirstNodeIsReadyAndDeliversItsOwnLookups() {
+        var h = Harness(node: PastryNode(identity: ref(1000, 0), app: NoApplication()))
+        let effects = h.handle(.command(.join(bootstrap: nil)))
+        XCTAssertTrue(h.node.pastry.isJoined)
+        XCTAssertTrue(effects.contains { if case .setTimer(let k, _) = $0 { k.kind == PastryTimers.leafTick } else { false } })
+        let lookup = h.handle(.command(.lookup(key: NodeID(high: 5, low: 5), tag: 9)))
+        let delivered = lookup.compactMap { if case .observe(let o) = $0 { o as? LookupDelivered } else { nil } }
+        XCTAssertEqual(delivered.map(\.tag), [9])
+        XCTAssertEqual(delivered.first?.hops, 0)
+    }
+
+    func testJoinRoutesTowardItsOwnIdThroughTheBootstrap() {
+        var h = Harness(node: PastryNode(identity: ref(1000, 0), app: NoApplication()))
+        let out = sends(h.handle(.command(.join(bootstrap: PeerAddress(simulatedNode: 7)))))
+        XCTAssertEqual(out.count, 1)
+        guard case (.route(let envelope), 7) = out[0], case .pastry(.join) = envelope.payload else {
+            return XCTFail("expected a join route to the bootstrap, got \(out)")
+        }
+        XCTAssertEqual(envelope.key, h.node.identity.id)
+        XCTAssertFalse(h.node.pastry.isJoined)
+        // The root answers with its leaf set: the node is in, and announces itself to each member.
+        let reply = sends(h.receive(.joinReply(leafSet: [ref(1010, 2), ref(990, 3)]), from: ref(1005, 1)))
+        XCTAssertTrue(h.node.pastry.isJoined)
+        let probed = Set(reply.compactMap { if case .leafProbe = $0.0 { $0.1 } else { nil } })
+        XCTAssertEqual(probed, [1, 2, 3])
+    }
+
+    func testRootAnswersAJoinWithRowsAndLeafSet() {
+        var h = joinedNode(app: NoApplication())
+        let joiner = ref(1001, 9)
+        let envelope = RouteEnvelope(seq: 4, key: joiner.id, origin: joiner, hops: 0, payload: .pastry(.join))
+        let out = sends(h.receive(.route(envelope), from: joiner))
+        XCTAssertTrue(out.contains { if case (.routeAck(4), 9) = $0 { true } else { false } })
+        XCTAssertTrue(out.contains { if case (.joinReply(let leaves), 9) = $0 { leaves.count == 4 } else { false } })
+        XCTAssertTrue(out.contains { if case (.rowReply, 9) = $0 { true } else { false } })
+        XCTAssertFalse(h.node.pastry.leafSet.contains(joiner.id), "a joiner is taken in only once it announces itself")
+    }
+
+    func testForwardsTowardTheClosestLeafAndAcknowledges() {
+        var h = joinedNode(app: NoApplication())
+        let key = NodeID(high: 1009, low: 0)
+        let envelope = RouteEnvelope(seq: 5, key: key, origin: ref(1, 20), hops: 1, payload: .pastry(.lookup(tag: 1, issuedAt: 0)))
+        let out = sends(h.receive(.route(envelope), from: ref(1, 20)))
+        XCTAssertTrue(out.contains { if case (.routeAck(5), 20) = $0 { true } else { false } })
+        guard let forwarded = out.first(where: { if case .route = $0.0 { true } else { false } }),
+              case .route(let next) = forwarded.0 else { return XCTFail("not forwarded") }
+        XCTAssertEqual(forwarded.1, 4, "node 1010 is closest to 1009")
+        XCTAssertEqual(next.hops, 2)
+        XCTAssertNotEqual(next.seq, 0)
+    }
+
+    func testAFailedHopIsRoutedAroundNotLost() {
+        var h = joinedNode(app: NoApplication())
+        let key = NodeID(high: 1009, low: 0)
+        let first = sends(h.handle(.command(.lookup(key: key, tag: 7))))
+        guard case (.route(let sent), 4) = first.first(where: { if case .route = $0.0 { true } else { false } })! else {
+            return XCTFail("expected the lookup to go to 1010")
+        }
+        // No ack: the hop is declared dead and the lookup goes to the next best node, 1005.
+        h.now = h.now + .seconds(2)
+        let retry = sends(h.handle(.timer(TimerKey(kind: PastryTimers.ackTimeout, argument: UInt64(sent.seq)))))
+        XCTAssertFalse(h.node.pastry.leafSet.contains(NodeID(high: 1010, low: 0)))
+        let rerouted = retry.filter { if case .route = $0.0 { true } else { false } }
+        XCTAssertEqual(rerouted.map(\.1), [3])
+        if case .route(let again) = rerouted.first?.0 { XCTAssertEqual(again.payload.typeCode, sent.payload.typeCode) }
+    }
+
+    func testLeafProbeTimeoutDeclaresDeadAndAsksTheFarthestForRepair() {
+        var h = joinedNode(app: NoApplication())
+        h.now = h.now + .seconds(20)
+        _ = h.handle(.timer(TimerKey(kind: PastryTimers.leafTick)))
+        // 1005 answers, the others stay silent through two timeouts.
+        _ = h.receive(.leafReply(echo: h.now.micros, leafSet: []), from: ref(1005, 3))
+        for _ in 0..<2 {
+            h.now = h.now + .seconds(2)
+            _ = h.handle(.timer(TimerKey(kind: PastryTimers.probeCheck)))
+        }
+        XCTAssertEqual(h.node.pastry.leafSet.members.map(\.id.high), [1005])
+    }
+
+    /// Records upcalls; stops messages whose payload is a clock probe with sentAt 0.
+    private struct Recorder: KBRApplication {
+        var delivered: [Message] = []
+        var forwarded: [NodeRef] = []
+        var updates: [(NodeID, Bool)] = []
+        var ready = false
+
+        mutating func deliver(_ payload: Message, route: RouteInfo, kbr: inout KBRContext) { delivered.append(payload) }
+        mutating func forward(_ payload: inout Message, route: RouteInfo, nextHop: NodeRef,
+                              kbr: inout KBRContext) -> ForwardDecision {
+            forwarded.append(nextHop)
+            if case .stream(.clockProbe(0)) = payload { return .stop }
+            payload = .stream(.clockProbe(sentAt: 77))
+            return .proceed
+        }
+        mutating func update(_ node: NodeRef, joined: Bool, kbr: inout KBRContext) { updates.append((node.id, joined)) }
+        mutating func overlayReady(kbr: inout KBRContext) {
+            ready = true
+            kbr.route(kbr.local.id, .stream(.clockProbe(sentAt: 1)))
+        }
+    }
+
+    func testApplicationUpcalls() {
+        var h = joinedNode(app: Recorder())
+        XCTAssertTrue(h.node.app.ready)
+        XCTAssertEqual(h.node.app.delivered.count, 1, "the route queued in overlayReady reached this node, its root")
+        XCTAssertEqual(h.node.app.updates.filter(\.1).count, 4, "four nodes entered the leaf set")
+        // forward may change the payload on its way...
+        let key = NodeID(high: 1009, low: 0)
+        let pass = RouteEnvelope(seq: 1, key: key, origin: ref(1, 20), hops: 1, payload: .stream(.clockProbe(sentAt: 5)))
+        let passed = sends(h.receive(.route(pass), from: ref(1, 20)))
+        guard case .route(let onward)? = passed.first(where: { if case .route = $0.0 { true } else { false } })?.0 else {
+            return XCTFail("not forwarded")
+        }
+        guard case .stream(.clockProbe(77)) = onward.payload else { return XCTFail("payload not modified") }
+        // ...or stop it.
+        let stop = RouteEnvelope(seq: 2, key: key, origin: ref(1, 20), hops: 1, payload: .stream(.clockProbe(sentAt: 0)))
+        let stopped = sends(h.receive(.route(stop), from: ref(1, 20)))
+        XCTAssertFalse(stopped.contains { if case .route = $0.0 { true } else { false } })
+        XCTAssertTrue(stopped.contains { if case .routeAck(2) = $0.0 { true } else { false } })
+    }
+
+    func testContextForApplicationTests() {
+        let me = ref(1000, 0)
+        let context = KBRContext(testingAs: me, leafSet: [ref(990, 1), ref(1010, 2)])
+        XCTAssertTrue(context.isResponsible(for: NodeID(high: 1003, low: 0)))
+        XCTAssertFalse(context.isResponsible(for: NodeID(high: 1007, low: 0)))
+    }
+}
