@@ -31,5 +31,6 @@ let package = Package(
             .product(name: "CanopyStream", package: "canopy"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        benchmarkTarget("Audio", [.product(name: "CanopyAudio", package: "canopy")]),
     ]
 )

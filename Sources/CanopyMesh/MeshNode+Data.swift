@@ -58,10 +58,12 @@ extension MeshNode {
                     continue
                 }
                 send(message, to: address, now: now, effects: &effects)
+                counters.served += 1
             }
         } else {
             refused = sequences
         }
+        counters.refusedByUs += refused.count
         if !refused.isEmpty { send(.mesh(.refuse(refused)), to: address, now: now, effects: &effects) }
     }
 
@@ -75,6 +77,7 @@ extension MeshNode {
             request.avoid = address
             requests[sequence] = request
             if let supplier { partners[supplier].outstanding -= 1 }
+            counters.refusedToUs += 1
         }
         if let supplier { partners[supplier].rateBps *= 0.5 }
         runScheduler(now: now, rng: &rng, effects: &effects)

@@ -136,6 +136,7 @@ extension MeshNode {
         }
         for partner in partners where now - partner.lastHeard > config.silenceTimeout {
             view.remove(partner.address)
+            counters.silent += 1
             removePartner(partner.address, now: now, rng: &rng, effects: &effects)
         }
         for ask in pendingPartners where now - ask.at > Self.partnerRequestTimeout { view.remove(ask.address) }
@@ -178,6 +179,7 @@ extension MeshNode {
         guard suppliers.count >= 2, let slowest = suppliers.min(by: { $0.throughputBps < $1.throughputBps }) else { return }
         let mean = suppliers.reduce(0) { $0 + $1.throughputBps } / Double(suppliers.count)
         guard slowest.throughputBps < 0.5 * mean else { return }
+        counters.refined += 1
         send(.mesh(.leave), to: slowest.address, now: now, effects: &effects)
         removePartner(slowest.address, now: now, rng: &rng, effects: &effects)
     }

@@ -65,6 +65,7 @@ extension MeshNode {
                     partners[i].rateBps *= 0.5
                 }
                 requests[sequence] = PendingRequest(partner: nil, sentAt: request.sentAt, timeoutAt: now, avoid: partner)
+                counters.timedOut += 1
             }
         }
     }
@@ -80,6 +81,7 @@ extension MeshNode {
             let expected = TimeSpan.seconds(Double(suppliers[k].outstanding) * chunkBits / max(suppliers[k].rateBps, 1000))
             let timeout = min(Self.maxRequestTimeout, max(config.requestTimeout, expected * 2))
             partners[i].outstanding = suppliers[k].outstanding
+            counters.requested += sequences.count
             for sequence in sequences {
                 requests[sequence] = PendingRequest(partner: partners[i].address, sentAt: now,
                                                     timeoutAt: now + timeout, avoid: nil)

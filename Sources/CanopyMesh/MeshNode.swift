@@ -55,6 +55,7 @@ public struct MeshNode: ProtocolCore {
     var nextGossip: Instant = .zero
     var nextRefine: Instant = .zero
     var pushCursor = 0
+    public internal(set) var counters = MeshCounters()
 
     static let tickTimer = TimerKey(kind: 0xC1)
     static let statusTimer = TimerKey(kind: 0xC2)
@@ -184,7 +185,8 @@ public struct MeshNode: ProtocolCore {
         case .have(let spare, let sequences):
             guard let i = partnerIndex(from) else { return }
             partners[i].spareKbps = spare
-            for s in sequences where noteAvailable(s, now: now) {
+            for s in sequences {
+                noteAvailable(s, now: now)
                 partners[i].holdings.slide(inserting: s, capacity: holdingsCapacity)
             }
             runScheduler(now: now, rng: &rng, effects: &effects)
@@ -243,22 +245,18 @@ public struct MeshNode: ProtocolCore {
     /// How many chunks we track per partner.
     var holdingsCapacity: Int { windowChunks * 2 }
 
-    /// Records that `sequence` exists somewhere. Returns false for a claim too far ahead of
-    /// anything verified (a lying partner must not drag our window away).
-    @discardableResult
-    mutating func noteAvailable(_ sequence: UInt32, now: Instant) -> Bool {
-        if let newestHeld, UInt64(sequence) > UInt64(newestHeld) + UInt64(windowChunks) { return false }
+    /// Records that `sequence` exists somewhere (a partner's word, or a verified chunk).
+    mutating func noteAvailable(_ sequence: UInt32, now: Instant) {
         guard let edge else {
             edge = sequence
             edgeAt = now
             playStart = sequence - min(sequence, UInt32(config.startLag))
-            return true
+            return
         }
         if sequence > edge {
             self.edge = sequence
             edgeAt = now
         }
-        return true
     }
 
     /// First chunk of the window we request in.

@@ -51,7 +51,7 @@ public final class NodeDriver: @unchecked Sendable {
         let driver = NodeDriver(eventLoop: loop, configuration: configuration, application: application)
         let channel = try await DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)   // ride out bursts; the kernel caps it
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2_048))
             .channelOption(.maxMessagesPerRead, value: 16)
             .channelInitializer { channel in

@@ -42,7 +42,7 @@ extension Pastry {
     /// At the root of a join: hand over the leaf set.
     mutating func answerJoin(joiner: NodeRef, effects: inout Effects) {
         guard joiner.id != local.id else { return }
-        send(.joinReply(leafSet: leafSet.members), to: joiner.address, purpose: .join, effects: &effects)
+        send(.joinReply(leafSet: verifiedLeaves), to: joiner.address, purpose: .join, effects: &effects)
     }
 
     mutating func joinReplied(from root: NodeRef, leafSet members: [NodeRef], now: Instant, rng: inout SeededRNG,
@@ -75,7 +75,7 @@ extension Pastry {
             hasLeft = true
             return
         }
-        let members = leafSet.members
+        let members = verifiedLeaves
         var told = Set<NodeID>()
         for ref in members + table.entries.map(\.ref) where told.insert(ref.id).inserted {
             send(.leave(leafSet: members), to: ref.address, purpose: .maintenance, effects: &effects)

@@ -20,14 +20,18 @@ extension Pastry {
         if leafSet.wouldAccept(ref.id) {
             var evicted: [NodeRef] = []
             leafSet.insert(ref, evicted: &evicted)
-            leafHeard[ref.id] = now
             outbox.updates.append((ref, true))
             for gone in evicted {
                 leafHeard[gone.id] = nil
                 probes[gone.id] = nil
                 outbox.updates.append((gone, false))
             }
-            if !direct && isJoined { probe(ref, now: now, effects: &effects) }
+            // A member named by others stays unverified (not passed on) until it answers.
+            if direct {
+                leafHeard[ref.id] = now
+            } else if isJoined {
+                probe(ref, now: now, effects: &effects, force: true)
+            }
         }
         offerToTable(Neighbour(ref: ref, rtt: rtt), now: now, effects: &effects)
         if let rtt { noteNeighbour(Neighbour(ref: ref, rtt: rtt)) }
@@ -122,7 +126,7 @@ extension Pastry {
     /// Lazy table repair: ask another node of the same row (or the next row) for its row,
     /// whose entries for the empty slot share our prefix just as well.
     mutating func repairTable(row: Int, rng: inout SeededRNG, effects: inout Effects) {
-        for r in row..<min(row + 2, table.rowCount) {
+        for r in [row, row + 1] where r < table.rowCount {
             let others = table.row(r)
             guard !others.isEmpty else { continue }
             let pick = others[Int(rng.next() % UInt64(others.count))]

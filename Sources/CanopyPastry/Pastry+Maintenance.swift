@@ -10,7 +10,7 @@ extension Pastry {
         guard probes[ref.id] == nil else { return }
         if !force, let heard = leafHeard[ref.id], now - heard < settings.probeTimeout { return }
         probes[ref.id] = PendingProbe(ref: ref, sentAt: now, attempts: 1)
-        send(.leafProbe(sentAt: now.micros, leafSet: leafSet.members), to: ref.address, purpose: purpose, effects: &effects)
+        send(.leafProbe(sentAt: now.micros, leafSet: verifiedLeaves), to: ref.address, purpose: purpose, effects: &effects)
         scheduleProbeCheck(at: now + settings.probeTimeout, effects: &effects)
     }
 
@@ -27,7 +27,7 @@ extension Pastry {
             guard let p = probes[id], now - p.sentAt >= settings.probeTimeout else { continue }
             if p.attempts < 2 {
                 probes[id] = PendingProbe(ref: p.ref, sentAt: now, attempts: p.attempts + 1)
-                send(.leafProbe(sentAt: now.micros, leafSet: leafSet.members), to: p.ref.address,
+                send(.leafProbe(sentAt: now.micros, leafSet: verifiedLeaves), to: p.ref.address,
                      purpose: .maintenance, effects: &effects)
             } else {
                 declareDead(id, now: now, rng: &rng, effects: &effects)

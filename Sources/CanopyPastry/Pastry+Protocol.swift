@@ -23,7 +23,7 @@ extension Pastry {
         case .leafProbe(let sentAt, let members):
             guard isJoined else { return }
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
-            send(.leafReply(echo: sentAt, leafSet: leafSet.members), to: sender.address, purpose: .maintenance,
+            send(.leafReply(echo: sentAt, leafSet: verifiedLeaves), to: sender.address, purpose: .maintenance,
                  effects: &effects)
             for ref in members { learn(ref, direct: false, rtt: nil, now: now, effects: &effects) }
         case .leafReply(let echo, let members):

@@ -87,6 +87,10 @@ public struct Pastry: Sendable {
         return best
     }
 
+    /// Leaf-set members this node has heard from directly: the only ones it passes on, so a
+    /// dead node named by one stale peer does not spread from leaf set to leaf set.
+    public var verifiedLeaves: [NodeRef] { leafSet.members.filter { leafHeard[$0.id] != nil } }
+
     /// True when this node is the root for `key` by its own knowledge.
     public func isResponsible(for key: NodeID) -> Bool { leafSet.closest(to: key) == nil }
 

@@ -28,7 +28,7 @@ public struct PastrySettings: Sendable, Hashable {
     /// Routes awaiting a hop ack; beyond this they are sent without retry protection.
     public var maxPendingRoutes = 512
     /// How long a node declared dead is refused when others mention it.
-    public var deadMemory = TimeSpan.seconds(60)
+    public var deadMemory = TimeSpan.seconds(120)
     /// Most dead nodes remembered.
     public var maxDeadRemembered = 1024
     /// A join that has not been answered after this long is sent again.

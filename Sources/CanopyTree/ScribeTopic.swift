@@ -39,6 +39,8 @@ public struct ScribeTopic: Sendable {
     var pending: PendingJoin?
     /// When this node last lost its parent, for the repair-time observation.
     var lostParentAt: Instant?
+    /// Earliest time to tell a stray sender of data again that we are not its child.
+    var nextPrune = Instant.zero
 
     init(id: NodeID, stripe: Int?) {
         self.id = id

@@ -19,7 +19,7 @@ extension SplitStream {
         var walk = walk
         if !walk.visited.contains(me.id) { walk.visited.append(me.id) }
         if canAdopt(target, walk.requester, local: me.id) {
-            addChild(target, walk.requester, &kbr)
+            addChild(target, walk.requester, spare: 0, &kbr)
             return
         }
         func fresh(_ ref: NodeRef) -> Bool {
@@ -38,8 +38,10 @@ extension SplitStream {
     }
 
     /// Keeps this node in the spare-capacity group exactly while it has room for a child.
+    /// The source stays out: it is every orphan's last resort anyway, and its upload is
+    /// the whole stream's bottleneck.
     mutating func updateSpareMembership(_ kbr: inout KBRContext) {
-        guard started, !trees.isEmpty else { return }
+        guard started, !trees.isEmpty, !isSource else { return }
         let g = groupIndex
         let wants = spareSlots > 0
         guard wants != trees[g].member else { return }

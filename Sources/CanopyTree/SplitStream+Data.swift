@@ -13,7 +13,14 @@ extension SplitStream {
             return
         }
         let stripe = topics.stripe(ofSequence: chunk.sequence)
-        if trees[stripe].parent?.id == sender.id { trees[stripe].lastHeardFromParent = kbr.now }
+        if trees[stripe].parent?.id == sender.id {
+            trees[stripe].lastHeardFromParent = kbr.now
+        } else if !isSource, kbr.now >= trees[stripe].nextPrune {
+            // A former parent still counts us as its child: prune that edge (once a
+            // refresh period, however many chunks it sends meanwhile).
+            trees[stripe].nextPrune = kbr.now + config.refreshInterval
+            kbr.send(.tree(.leave(topic: trees[stripe].id)), to: sender)
+        }
         guard !isSource, received.insert(chunk.sequence) else {
             kbr.observe(DuplicateChunk(sequence: chunk.sequence))
             return

@@ -13,19 +13,22 @@ enum JoinArrival {
 
 extension SplitStream {
     /// Starts (or escalates) the search for a parent. Attempts cycle through: a Scribe
-    /// join routed toward the topic id; an anycast to the spare-capacity group; a direct
-    /// ask to the source. Group topics only ever route.
+    /// join routed toward the topic id, twice (a young overlay grows nodes of the stripe's
+    /// digit quickly); an anycast to the spare-capacity group; a direct ask to the source.
+    /// Group topics only ever route.
     mutating func beginJoin(_ i: Int, attempt: Int, _ kbr: inout KBRContext) {
         guard let info else { return }
         trees[i].pending = PendingJoin(attempt: attempt, deadline: kbr.now + config.joinTimeout)
         let me = kbr.local
-        let join = TreeJoin(topic: trees[i].id, joiner: me, budget: config.pushDownBudget)
+        let join = TreeJoin(topic: trees[i].id, joiner: me, budget: config.pushDownBudget,
+                            spare: UInt16(min(spareSlots, Int(UInt16.max))),
+                            children: UInt8(min(trees[i].children.count, 255)))
         guard let stripe = trees[i].stripe else {
             kbr.route(trees[i].id, .tree(.join(join)))
             return
         }
-        let step = attempt % 3
-        if attempt > 0 { kbr.observe(TreeJoinEscalated(stripe: stripe, attempt: step)) }
+        let step = [0, 0, 1, 2][attempt % 4]
+        if step > 0 { kbr.observe(TreeJoinEscalated(stripe: stripe, attempt: step)) }
         switch step {
         case 0:
             kbr.route(trees[i].id, .tree(.join(join)))
@@ -55,10 +58,13 @@ extension SplitStream {
             kbr.send(.tree(.accept(topic: join.topic, path: trees[i].pathForChildren(self: me.id))), to: join.joiner)
             return .stop
         }
-        let able = (trees[i].isAttached || trees[i].pending != nil) && bound > 0
+        // A node forwards only in its own stripe (the one whose digit it shares) when joins
+        // find it; other stripes reach it only as spare capacity, through anycast.
+        let own = isSource || DigitBase.hex.sharedPrefixLength(me.id, join.topic) > 0
+        let able = own && (trees[i].isAttached || trees[i].pending != nil) && bound > 0
             && !trees[i].path.contains(join.joiner.id)
-        if able && spareSlots > 0 {
-            addChild(i, join.joiner, &kbr)
+        if able && (spareSlots > 0 || sourceMakesRoom(joinerForwards: join.children > 0, &kbr)) {
+            addChild(i, join.joiner, spare: Int(join.spare), &kbr)
             return .stop
         }
         if able && pushDown(i, join, &kbr) { return .stop }
@@ -94,8 +100,11 @@ extension SplitStream {
     }
 
     /// Plain Scribe for group trees: every node on the path becomes a forwarder.
+    /// A node without upload lets group joins pass (it only roots a group when it must):
+    /// anycast walks are control traffic it should not have to relay.
     mutating func handleGroupJoin(_ i: Int, _ join: TreeJoin, via arrival: JoinArrival,
                                   _ kbr: inout KBRContext) -> ForwardDecision {
+        if arrival == .routed && bound == 0 && !isInTree(i) { return .proceed }
         if !trees[i].hasChild(join.joiner.id) {
             trees[i].children.append(TreeChild(ref: join.joiner, lastHeard: kbr.now, lastSent: kbr.now,
                                                forwards: false, spare: 0))
@@ -111,8 +120,22 @@ extension SplitStream {
         return .stop
     }
 
-    mutating func addChild(_ i: Int, _ child: NodeRef, _ kbr: inout KBRContext) {
-        trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: false, spare: 0))
+    /// The source feeds every stripe's top: a joiner that brings a subtree (a stripe's root,
+    /// a repairing forwarder) takes the place of one of its leaves, from its fullest stripe;
+    /// the leaf re-joins and finds a parent inside the trees.
+    mutating func sourceMakesRoom(joinerForwards: Bool, _ kbr: inout KBRContext) -> Bool {
+        guard isSource, joinerForwards else { return false }
+        for j in (0..<stripeCount).sorted(by: { trees[$0].children.count > trees[$1].children.count }) {
+            guard let c = trees[j].children.lastIndex(where: { !$0.forwards }) else { continue }
+            let evicted = trees[j].children.remove(at: c)
+            kbr.send(.tree(.reject(topic: trees[j].id, handedDown: false)), to: evicted.ref)
+            return true
+        }
+        return false
+    }
+
+    mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, _ kbr: inout KBRContext) {
+        trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: false, spare: spare))
         kbr.send(.tree(.accept(topic: trees[i].id, path: trees[i].pathForChildren(self: kbr.local.id))), to: child)
         updateSpareMembership(&kbr)
     }
@@ -127,31 +150,37 @@ extension SplitStream {
             (DigitBase.hex.sharedPrefixLength(id, topic) > 0 ? 2 : 0) + (forwards ? 1 : 0)
         }
         var victim = join.joiner
-        var victimScore = keepScore(join.joiner.id, forwards: false)
+        var victimSpare = join.spare
+        var victimScore = keepScore(join.joiner.id, forwards: join.children > 0)
         for child in trees[i].children where keepScore(child.ref.id, forwards: child.forwards) < victimScore {
             victim = child.ref
+            victimSpare = UInt16(clamping: child.spare)
             victimScore = keepScore(child.ref.id, forwards: child.forwards)
         }
         guard let target = pushDownTarget(i, excluding: victim.id, &kbr) else { return false }
         if victim.id != join.joiner.id {
             trees[i].children.removeAll { $0.ref.id == victim.id }
             kbr.send(.tree(.reject(topic: topic, handedDown: true)), to: victim)
-            addChild(i, join.joiner, &kbr)
+            addChild(i, join.joiner, spare: Int(join.spare), &kbr)
         }
-        kbr.send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: join.budget - 1))), to: target)
+        kbr.send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: join.budget - 1, spare: victimSpare,
+                                      children: victim.id == join.joiner.id ? join.children : 0))), to: target)
+        // Count the slot as taken until the child's next refresh says otherwise.
+        if let c = trees[i].childIndex(target.id), trees[i].children[c].spare > 0 { trees[i].children[c].spare -= 1 }
         return true
     }
 
-    /// The child to hand a joiner to: one that advertised room first, then one sharing the
-    /// stripe's digit (it forwards this stripe anyway), then one that already forwards, then
-    /// the nearest by Pastry's RTT (all children sit at the same depth, so expected delay
-    /// differs by the hop); remaining ties broken at random so push-downs spread.
+    /// The child to hand a joiner to, among those sharing the stripe's digit (it is their
+    /// own stripe) that have room or a subtree: first one that advertised room, then one
+    /// that already forwards, then the nearest by Pastry's RTT (all children sit at the same
+    /// depth, so expected delay differs by the hop); remaining ties broken at random.
     mutating func pushDownTarget(_ i: Int, excluding excluded: NodeID, _ kbr: inout KBRContext) -> NodeRef? {
         let topic = trees[i].id
         var best: [NodeRef] = []
         var bestRank = (Int.max, Int.max, Int.max, Int64.max)
         for child in trees[i].children where child.ref.id != excluded {
-            let rank = (child.spare > 0 ? 0 : 1, DigitBase.hex.sharedPrefixLength(child.ref.id, topic) > 0 ? 0 : 1,
+            guard DigitBase.hex.sharedPrefixLength(child.ref.id, topic) > 0, child.spare > 0 || child.forwards else { continue }
+            let rank = (0, child.spare > 0 ? 0 : 1,
                         child.forwards ? 0 : 1, kbr.proximity(to: child.ref.id)?.micros ?? Int64.max)
             if rank < bestRank {
                 bestRank = rank
@@ -209,19 +238,21 @@ extension SplitStream {
         if trees[i].parent?.id == sender.id {
             parentLost(i, &kbr, startSearch: !handedDown)
             if handedDown { trees[i].pending = PendingJoin(attempt: 0, deadline: kbr.now + config.joinTimeout) }
-        } else if trees[i].parent == nil, let pending = trees[i].pending {
-            if handedDown {
-                trees[i].pending?.deadline = kbr.now + config.joinTimeout
-            } else {
-                beginJoin(i, attempt: pending.attempt + 1, &kbr)
-            }
+        } else if trees[i].parent == nil, trees[i].pending != nil {
+            // Handed down: its answer is coming. Refused: try the next way after a short,
+            // random pause, so refusals do not turn into a storm of joins.
+            let pause = handedDown ? config.joinTimeout
+                : TimeSpan(micros: Int64(kbr.rng.next() % UInt64(config.joinTimeout.micros / 2)) + config.tick.micros)
+            trees[i].pending?.deadline = kbr.now + pause
         }
     }
 
     /// Drops the parent of tree `i` and (unless told to wait) starts looking for another.
-    mutating func parentLost(_ i: Int, _ kbr: inout KBRContext, startSearch: Bool = true) {
+    /// `since`: when the parent was last known good (a silent parent's last word), so the
+    /// repair time counts the detection too.
+    mutating func parentLost(_ i: Int, _ kbr: inout KBRContext, since: Instant? = nil, startSearch: Bool = true) {
         trees[i].parent = nil
-        if trees[i].lostParentAt == nil { trees[i].lostParentAt = kbr.now }
+        if trees[i].lostParentAt == nil { trees[i].lostParentAt = since ?? kbr.now }
         if let stripe = trees[i].stripe { kbr.observe(TreeParentLost(stripe: stripe)) }
         guard trees[i].member || !trees[i].children.isEmpty else {
             trees[i].pending = nil

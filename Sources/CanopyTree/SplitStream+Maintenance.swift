@@ -11,8 +11,10 @@ extension SplitStream {
         for i in trees.indices {
             let isGroup = trees[i].stripe == nil
             let parentTimeout = isGroup ? config.groupParentTimeout : config.parentTimeout
-            if trees[i].parent != nil, now - trees[i].lastHeardFromParent > parentTimeout {
-                parentLost(i, &kbr)
+            if let parent = trees[i].parent, now - trees[i].lastHeardFromParent > parentTimeout {
+                // It may be alive but swamped: say goodbye so it does not feed us twice later.
+                kbr.send(.tree(.leave(topic: trees[i].id)), to: parent)
+                parentLost(i, &kbr, since: trees[i].lastHeardFromParent)
             } else if trees[i].parent == nil, let pending = trees[i].pending, now >= pending.deadline {
                 beginJoin(i, attempt: pending.attempt + 1, &kbr)
             }

@@ -185,15 +185,6 @@ public struct SplitStream: KBRApplication {
         kbr.setTimer(Self.tickTimer, at: kbr.now + config.tick)
     }
 
-    public mutating func update(_ node: NodeRef, joined: Bool, kbr: inout KBRContext) {
-        guard !joined else { return }
-        // Pastry says `node` is gone: treat it as silent past every timeout right now.
-        for i in trees.indices {
-            if trees[i].parent?.id == node.id { parentLost(i, &kbr) }
-            trees[i].children.removeAll { $0.ref.id == node.id }
-        }
-    }
-
     /// Graceful leave: tell parents to prune and children to find new parents now rather
     /// than after a timeout.
     mutating func leaveAll(_ kbr: inout KBRContext) {

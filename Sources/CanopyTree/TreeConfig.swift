@@ -17,11 +17,11 @@ public struct TreeConfig: Sendable, Hashable {
     /// A parent sends a heartbeat to a child it has sent nothing to for this long.
     public var heartbeatInterval: TimeSpan = .milliseconds(Int64(500))
     /// A child that hears nothing (data or heartbeat) from its parent for this long re-joins.
-    public var parentTimeout: TimeSpan = .milliseconds(Int64(1500))
+    public var parentTimeout: TimeSpan = .seconds(2)
     /// How often a child tells each parent it is still there.
-    public var refreshInterval: TimeSpan = .seconds(2)
+    public var refreshInterval: TimeSpan = .seconds(3)
     /// A parent drops a child it has not heard from for this long (frees the slot).
-    public var childTimeout: TimeSpan = .seconds(5)
+    public var childTimeout: TimeSpan = .seconds(8)
     /// How long a join attempt may wait for an answer before the next kind of attempt.
     public var joinTimeout: TimeSpan = .milliseconds(Int64(1500))
     /// Group trees (the spare-capacity group) carry no data: slower heartbeats suffice.

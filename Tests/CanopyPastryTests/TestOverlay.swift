@@ -16,6 +16,8 @@ struct TestOverlay<App: KBRApplication> {
     /// Pending timers: the time each (node, key) is due; a popped timer is stale unless it matches.
     private var timers: [TimerSlot: Instant] = [:]
     private(set) var observations: [(node: Int, at: Instant, observation: any Observation)] = []
+    /// For each lookup delivery (by tag, first only): was the deliverer the closest live node then?
+    private(set) var lookupVerdicts: [UInt64: Bool] = [:]
     private(set) var messagesSent = 0
 
     private struct TimerSlot: Hashable { var node: Int; var key: TimerKey }
@@ -54,6 +56,12 @@ struct TestOverlay<App: KBRApplication> {
     mutating func randomLive() -> Int {
         let live = liveIndices
         return live[Int(rng.next() % UInt64(live.count))]
+    }
+
+    /// A random live node that has finished joining (lookups from a joining node are refused).
+    mutating func randomJoined() -> Int {
+        let joined = liveIndices.filter { nodes[$0].pastry.isJoined }
+        return joined[Int(rng.next() % UInt64(joined.count))]
     }
 
     mutating func randomKey() -> NodeID { NodeID.random(using: &rng) }
@@ -101,6 +109,9 @@ struct TestOverlay<App: KBRApplication> {
                 break
             case .observe(let observation):
                 observations.append((index, now, observation))
+                if let d = observation as? LookupDelivered, lookupVerdicts[d.tag] == nil {
+                    lookupVerdicts[d.tag] = closestLive(to: d.key) == index
+                }
             }
         }
     }
@@ -161,15 +172,15 @@ extension TestOverlay {
             let tag = UInt64(1_000_000 + i) + UInt64(firstObservation) << 32
             let key = randomKey()
             wanted[tag] = key
-            command(.lookup(key: key, tag: tag), node: randomLive(), at: now + spacing * Int64(i))
+            command(.lookup(key: key, tag: tag), node: randomJoined(), at: now + spacing * Int64(i))
         }
         run(for: spacing * Int64(count) + .seconds(20))
-        var correct = 0
-        for (node, _, observation) in observations[firstObservation...] {
-            guard let d = observation as? LookupDelivered, let key = wanted.removeValue(forKey: d.tag) else { continue }
-            if closestLive(to: key) == node { correct += 1 }
-        }
-        return Double(correct) / Double(count)
+        return correctRatio(of: Array(wanted.keys))
+    }
+
+    /// Of these lookup tags, the fraction delivered first to the then-closest live node.
+    func correctRatio(of tags: [UInt64]) -> Double {
+        Double(tags.filter { lookupVerdicts[$0] == true }.count) / Double(max(tags.count, 1))
     }
 
     /// Fraction of live joined nodes whose leaf set equals the true nearest L/2 per side.

@@ -9,7 +9,7 @@ final class TreeWireTests: XCTestCase {
 
     private var samples: [TreeMessage] {
         [
-            .join(TreeJoin(topic: topic, joiner: a, budget: 6)),
+            .join(TreeJoin(topic: topic, joiner: a, budget: 6, spare: 300, children: 4)),
             .accept(topic: topic, path: [a.id, b.id]),
             .accept(topic: topic, path: []),
             .reject(topic: topic, handedDown: true),

@@ -9,14 +9,22 @@ public struct TreeJoin: Hashable, Sendable {
     /// How many more times the join may be handed down before it is refused, so a
     /// push-down chain always ends.
     public var budget: UInt8
+    /// Child slots the joiner has free (its advertised capacity): a parent never hands a
+    /// later joiner down to a child that cannot forward.
+    public var spare: UInt16
+    /// Children the joiner already has in this topic: a joiner that brings a subtree
+    /// (a repairing forwarder, a stripe's root) outranks a leaf for a full parent's slot.
+    public var children: UInt8
 
-    public init(topic: NodeID, joiner: NodeRef, budget: UInt8) {
+    public init(topic: NodeID, joiner: NodeRef, budget: UInt8, spare: UInt16, children: UInt8) {
         self.topic = topic
         self.joiner = joiner
         self.budget = budget
+        self.spare = spare
+        self.children = children
     }
 
-    static let size = WireSize.nodeID + WireSize.nodeRef + 1
+    static let size = WireSize.nodeID + WireSize.nodeRef + 1 + 2 + 1
 }
 
 /// One topic in a child's refresh: how many children the sender itself has there, so a
@@ -57,8 +65,8 @@ public struct TreeAnycast: Hashable, Sendable {
     /// Nodes still to visit, the next one last.
     public var stack: [NodeRef]
 
-    public static let maxVisited = 32
-    public static let maxStack = 24
+    public static let maxVisited = 16
+    public static let maxStack = 16
 
     public init(group: NodeID, target: NodeID, requester: NodeRef, visited: [NodeID] = [], stack: [NodeRef] = []) {
         self.group = group
@@ -132,6 +140,8 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             buffer.writeNodeID(j.topic)
             buffer.writeNodeRef(j.joiner)
             buffer.writeInteger(j.budget)
+            buffer.writeInteger(j.spare)
+            buffer.writeInteger(j.children)
         case .accept(let topic, let path):
             buffer.writeNodeID(topic)
             buffer.writeNodeIDs(path)
@@ -166,7 +176,9 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
         case 0x01:
             let topic = try buffer.readNodeID()
             let joiner = try buffer.readNodeRef()
-            return .join(TreeJoin(topic: topic, joiner: joiner, budget: try buffer.readChecked()))
+            let budget: UInt8 = try buffer.readChecked()
+            let spare: UInt16 = try buffer.readChecked()
+            return .join(TreeJoin(topic: topic, joiner: joiner, budget: budget, spare: spare, children: try buffer.readChecked()))
         case 0x02:
             let topic = try buffer.readNodeID()
             return .accept(topic: topic, path: try buffer.readNodeIDs(max: maxPath, field: "accept.path"))

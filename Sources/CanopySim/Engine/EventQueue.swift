@@ -69,8 +69,8 @@ struct EventQueue {
             heap[0] = last
             siftDown(0)
         }
-        let event = pool[Int(top.slot)]
-        pool[Int(top.slot)] = .free
+        var event = PendingEvent.free
+        swap(&event, &pool[Int(top.slot)])  // a move: no retain/release of the message
         freeSlots.append(top.slot)
         return (top.time, top.sequence, event)
     }

@@ -29,37 +29,38 @@ public final class Simulation: SimContext {
 
     // Nodes
     enum NodeState: UInt8 { case pending, live, departed }
-    private(set) var cores: [any ProtocolCore] = []
-    private var nodeRNGs: [SeededRNG] = []
-    private(set) var identities: [NodeRef] = []
-    private(set) var capacityKbps: [Double] = []
+    @exclusivity(unchecked) private(set) var cores: [any ProtocolCore] = []
+    @exclusivity(unchecked) private var nodeRNGs: [SeededRNG] = []
+    @exclusivity(unchecked) private(set) var identities: [NodeRef] = []
+    @exclusivity(unchecked) private(set) var capacityKbps: [Double] = []
     /// Serialisation time of one byte on the node's upload link, µs.
-    private var microsPerByte: [Double] = []
-    private var busyUntil: [Double] = []
-    private(set) var state: [NodeState] = []
+    @exclusivity(unchecked) private var microsPerByte: [Double] = []
+    @exclusivity(unchecked) private var busyUntil: [Double] = []
+    @exclusivity(unchecked) private(set) var state: [NodeState] = []
     private(set) var joinTime: [Int64] = []
     private(set) var departTime: [Int64] = []
-    private(set) var position: [Int32] = []
-    private(set) var uploadedBytes: [Int64] = []
-    private(set) var uploadedDataBytes: [Int64] = []
+    @exclusivity(unchecked) private(set) var position: [Int32] = []
+    @exclusivity(unchecked) private(set) var uploadedBytes: [Int64] = []
+    @exclusivity(unchecked) private(set) var uploadedDataBytes: [Int64] = []
     private var livePosition: [Int32] = []
     public private(set) var liveNodes: [Int] = []
-    /// Live nodes by id, for `closestLiveNode`.
-    private var sortedIDs: [(id: NodeID, node: Int32)] = []
+    /// Live nodes by id, for `closestLiveNode`; built on first use (joins are cheaper
+    /// without it, and most modes never ask), then kept up to date.
+    private var sortedIDs: [(id: NodeID, node: Int32)]?
 
     // Machinery
-    var queue = EventQueue()
+    @exclusivity(unchecked) var queue = EventQueue()
     private var network: NetworkModel
-    private var effects = Effects()
+    @exclusivity(unchecked) private var effects = Effects()
     private struct TimerID: Hashable { var node: Int32; var key: TimerKey }
     /// Sequence number of each pending timer's live heap entry; older entries are stale.
-    private var timers: [TimerID: UInt64] = [:]
+    @exclusivity(unchecked) private var timers: [TimerID: UInt64] = [:]
     private let payload: ByteBuffer
     private let signature: ByteBuffer
 
     // Accounting
-    var playout: PlayoutLog
-    var counters = Counters()
+    @exclusivity(unchecked) var playout: PlayoutLog
+    @exclusivity(unchecked) var counters = Counters()
     var lookups = LookupLog()
 
     struct Counters {
@@ -198,8 +199,9 @@ public final class Simulation: SimContext {
         joinTime[node] = now.micros
         livePosition[node] = Int32(liveNodes.count)
         liveNodes.append(node)
-        let entry = (id: identities[node].id, node: Int32(node))
-        sortedIDs.insert(entry, at: idInsertionIndex(entry.id))
+        if sortedIDs != nil {
+            sortedIDs!.insert((id: identities[node].id, node: Int32(node)), at: idInsertionIndex(identities[node].id))
+        }
         dispatch(node, .command(.join(bootstrap: bootstrap)))
         mode.membershipChanged(.joined, node: node, sim: self)
         scheduleSessionEnd(node)
@@ -218,16 +220,17 @@ public final class Simulation: SimContext {
             livePosition[moved] = Int32(slot)
         }
         livePosition[node] = -1
-        sortedIDs.remove(at: idInsertionIndex(identities[node].id))
+        if sortedIDs != nil { sortedIDs!.remove(at: idInsertionIndex(identities[node].id)) }
         mode.membershipChanged(graceful ? .left : .crashed, node: node, sim: self)
         cores[node] = DepartedCore(identity: identities[node])
     }
 
     private func idInsertionIndex(_ id: NodeID) -> Int {
-        var lo = 0, hi = sortedIDs.count
+        guard let sorted = sortedIDs else { return 0 }
+        var lo = 0, hi = sorted.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if sortedIDs[mid].id < id { lo = mid + 1 } else { hi = mid }
+            if sorted[mid].id < id { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
@@ -366,10 +369,13 @@ public final class Simulation: SimContext {
     public func core(_ node: Int) -> any ProtocolCore { cores[node] }
 
     public func closestLiveNode(to key: NodeID) -> Int? {
-        guard !sortedIDs.isEmpty else { return nil }
+        if sortedIDs == nil {
+            sortedIDs = liveNodes.map { (id: identities[$0].id, node: Int32($0)) }.sorted { $0.id < $1.id }
+        }
+        guard let sorted = sortedIDs, !sorted.isEmpty else { return nil }
         let index = idInsertionIndex(key)
-        let above = sortedIDs[index % sortedIDs.count]
-        let below = sortedIDs[(index + sortedIDs.count - 1) % sortedIDs.count]
+        let above = sorted[index % sorted.count]
+        let below = sorted[(index + sorted.count - 1) % sorted.count]
         return Int(below.id.isCloser(to: key, than: above.id) ? below.node : above.node)
     }
 

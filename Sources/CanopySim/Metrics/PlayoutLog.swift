@@ -11,10 +11,9 @@ struct PlayoutLog {
     static let saturated = UInt16.max - 1
 
     let chunkCount: Int
-    /// Per node: first sequence played (`UInt32.max`: none yet), when, and how many.
+    /// Per node: first sequence played (`UInt32.max`: none yet) and when.
     private(set) var firstSequence: [UInt32] = []
     private(set) var firstPlayedAt: [Int64] = []
-    private(set) var playedCount: [Int32] = []
     /// Per node, delays in ms indexed by `sequence - firstSequence`.
     private(set) var delays: [[UInt16]] = []
 
@@ -33,7 +32,6 @@ struct PlayoutLog {
     mutating func addNode() {
         firstSequence.append(.max)
         firstPlayedAt.append(0)
-        playedCount.append(0)
         delays.append([])
     }
 
@@ -53,7 +51,6 @@ struct PlayoutLog {
             if delays[node][index] != PlayoutLog.missing { redelivered += 1; return }
             delays[node][index] = ms
         }
-        playedCount[node] += 1
         delaySumMicros += Double(delay)
         delayCount += 1
         delayMaxMicros = max(delayMaxMicros, delay)

@@ -30,7 +30,7 @@ extension Simulation {
         var d99: [Double] = [], startup: [Double] = []
         var nodeDue = due, nodeOnTime = due, lastDue = [Int64](repeating: 0, count: delaysMs.count)
         var scratch: [UInt16] = []
-        var fullStreamNodes = 0, fullStreamPlayed = 0
+        var fullStreamOwed = 0, fullStreamPlayed = 0
 
         for node in 1..<nodeCount where joinTime[node] != .max {
             let leaves = min(departTime[node], end)
@@ -86,9 +86,11 @@ extension Simulation {
                     if nodeOnTime[j] == nodeDue[j] { gaplessNodes[j] += 1 }
                 }
             }
-            if joinTime[node] <= start, departTime[node] == .max {
-                fullStreamNodes += 1
-                fullStreamPlayed += Int(playout.playedCount[node])
+            // Delivery counts the chunks whose last deadline passed before the end: one
+            // generated a moment before the end could not have arrived yet.
+            if joinTime[node] <= start, departTime[node] == .max, lastDue[last] >= 0 {
+                fullStreamOwed += Int(lastDue[last]) + 1
+                fullStreamPlayed += scratch.lazy.filter { $0 != PlayoutLog.missing }.count
             }
         }
 
@@ -101,9 +103,7 @@ extension Simulation {
         result.d99p90 = percentile(d99, 0.9)
         result.startupP50 = percentile(startup, 0.5)
         result.startupP90 = percentile(startup, 0.9)
-        if fullStreamNodes > 0, counters.chunksPublished > 0 {
-            result.deliveryRatio = Double(fullStreamPlayed) / Double(fullStreamNodes * counters.chunksPublished)
-        }
+        if fullStreamOwed > 0 { result.deliveryRatio = Double(fullStreamPlayed) / Double(fullStreamOwed) }
         return result
     }
 

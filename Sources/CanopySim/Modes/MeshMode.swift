@@ -32,6 +32,8 @@ public final class MeshMode: SimMode {
     public func report(sim: any SimContext) -> ModeReport {
         let peers = sim.liveNodes.filter { $0 != 0 }.compactMap { sim.core($0) as? MeshNode }
         let partners = peers.map(\.partnerCount)
+        let all = sim.liveNodes.compactMap { sim.core($0) as? MeshNode }
+        let total = { (counter: KeyPath<MeshCounters, Int>) -> Int in all.reduce(0) { $0 + $1.counters[keyPath: counter] } }
         let mean = { (values: [Int]) -> Double? in
             values.isEmpty ? nil : Double(values.reduce(0, +)) / Double(values.count)
         }
@@ -41,6 +43,13 @@ public final class MeshMode: SimMode {
                 ("partners_mean", .number(mean(partners))),
                 ("partners_min", .int(partners.min())),
                 ("view_mean", .number(mean(peers.map(\.viewCount)))),
+                ("requested", .int(total(\.requested))),
+                ("refused_to_requesters", .int(total(\.refusedToUs))),
+                ("timed_out", .int(total(\.timedOut))),
+                ("served", .int(total(\.served))),
+                ("refused_by_suppliers", .int(total(\.refusedByUs))),
+                ("partners_refined", .int(total(\.refined))),
+                ("partners_silent", .int(total(\.silent))),
             ])),
         ])
     }

@@ -3,6 +3,7 @@ public enum SimModeRegistry {
     public static var modes: [any SimMode.Type] {
         [
             DirectMode.self,
+            OverlayMode.self,
             MeshMode.self,
             TreeMode.self,
         ]

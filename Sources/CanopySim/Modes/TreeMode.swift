@@ -44,8 +44,8 @@ public final class TreeMode: SimMode {
         return PastryNode(identity: identity, settings: settings, app: app)
     }
 
-    /// Listeners join the overlay through the source, which is always up (a random live
-    /// node would do as well; the source keeps joins from racing half-joined nodes).
+    /// Listeners join the overlay through the source, which is up from the start (a random
+    /// live node may itself still be joining, which delays the overlay join by a retry).
     public func bootstrap(for node: Int, sim: any SimContext) -> PeerAddress? {
         node == 0 ? nil : sim.identity(of: 0).address
     }

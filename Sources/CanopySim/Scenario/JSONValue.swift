@@ -23,7 +23,8 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
-    /// A number, or null when absent or not finite (JSON has no NaN or infinity).
+    /// A number, or null when absent. (A non-finite number prints as null either way:
+    /// JSON has no NaN or infinity.)
     public static func number(_ value: Double?) -> JSONValue {
         guard let value, value.isFinite else { return .null }
         return .number(value)

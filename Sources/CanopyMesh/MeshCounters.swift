@@ -1,0 +1,17 @@
+/// What one mesh node did, for the simulator's report and the status line: enough to see
+/// where requests go and why they fail without tracing messages.
+public struct MeshCounters: Sendable, Equatable {
+    /// Chunks named in requests we sent.
+    public var requested = 0
+    /// Of those, refused by the supplier or timed out.
+    public var refusedToUs = 0
+    public var timedOut = 0
+    /// Chunks we served, and requests for chunks we refused (no capacity or not held).
+    public var served = 0
+    public var refusedByUs = 0
+    /// Partners dropped by the refinement, and lost to silence.
+    public var refined = 0
+    public var silent = 0
+
+    public init() {}
+}

@@ -1,0 +1,60 @@
+import XCTest
+import CanopySim
+
+/// Seeded tree-mode scenarios, a few hundred nodes, on the real simulator and real Pastry.
+final class TreeSimTests: XCTestCase {
+    private func scenario(nodes: Int, seconds: Int, churn: String = "[]", seed: Int = 3) -> String {
+        """
+        {"seed": \(seed), "nodes": \(nodes), "mode": "tree",
+         "upload_kbps": [[0.3, 0], [0.35, 118], [0.35, 352]], "source_upload_kbps": 1000,
+         "stream": {"bitrate_kbps": 64, "chunk_ms": 20, "seconds": \(seconds)},
+         "join": {"over_s": 5}, "churn": \(churn), "lookups": 20,
+         "tree": {"stripes": 16}}
+        """
+    }
+
+    private func run(_ json: String) throws -> JSONValue {
+        try SimRunner.run(try Scenario.parse(json)).report
+    }
+
+    private func number(_ report: JSONValue, _ path: String..., file: StaticString = #filePath, line: UInt = #line) -> Double {
+        var node: JSONValue? = report
+        for key in path { node = node?[key] }
+        guard case .number(let n)? = node else {
+            XCTFail("no number at \(path.joined(separator: "."))", file: file, line: line)
+            return .nan
+        }
+        return n
+    }
+
+    func testForestDeliversEverythingWithinDegreeBounds() throws {
+        let report = try run(scenario(nodes: 300, seconds: 20))
+        XCTAssertGreaterThanOrEqual(number(report, "delivery_ratio"), 0.999)
+        XCTAssertEqual(number(report, "tree_detail", "degree_violations"), 0)
+        XCTAssertLessThanOrEqual(number(report, "tree", "max_degree_over_capacity"), 1)
+        XCTAssertGreaterThanOrEqual(number(report, "tree_detail", "interior_in_at_most_one_ratio"), 0.9)
+        XCTAssertGreaterThanOrEqual(number(report, "continuity", "2"), 0.99)
+        XCTAssertGreaterThan(number(report, "tree", "depth_mean"), 1, "a forest, not a star around the source")
+        XCTAssertGreaterThan(number(report, "lookup", "correct_ratio"), 0.9, "lookups run on the same overlay")
+    }
+
+    func testSurvivorsRecoverEveryStripeAfterAMassCrash() throws {
+        let report = try run(scenario(nodes: 300, seconds: 25, churn: #"[{"at_s": 15, "crash_fraction": 0.1}]"#))
+        guard case .array(let checks)? = report["tree_detail"]?["recovery_checks"], let check = checks.first else {
+            return XCTFail("no recovery check in the report")
+        }
+        XCTAssertEqual(number(check, "all_stripes_ratio"), 1, "every survivor has every stripe 10 s after the crash")
+        XCTAssertGreaterThan(number(check, "survivors"), 250)
+        XCTAssertGreaterThan(number(report, "tree_detail", "repairs"), 0)
+        XCTAssertNotNil(number(report, "tree", "repair_ms_p90"))
+        XCTAssertEqual(number(report, "tree_detail", "degree_violations"), 0)
+        XCTAssertGreaterThanOrEqual(number(report, "gapless", "5"), 0.99)
+    }
+
+    func testSameSeedSameForest() throws {
+        let a = try run(scenario(nodes: 120, seconds: 5, seed: 11))
+        let b = try run(scenario(nodes: 120, seconds: 5, seed: 11))
+        XCTAssertEqual(a["tree"]?.serialized(), b["tree"]?.serialized())
+        XCTAssertEqual(a["delay_ms"]?.serialized(), b["delay_ms"]?.serialized())
+    }
+}
