@@ -20,10 +20,7 @@ extension MeshNode {
         }
         if let request = requests[sequence], request.partner == from {
             requests[sequence] = nil
-            if let supplier {
-                partners[supplier].outstanding -= 1
-                partners[supplier].delivered(bits: chunkBits, after: now - request.sentAt)
-            }
+            if let supplier { partners[supplier].outstanding -= 1 }
         }
         guard delivered.insert(sequence) else {
             effects.observe(DuplicateChunk(sequence: sequence))
@@ -37,7 +34,7 @@ extension MeshNode {
     /// Keeps a verified chunk for partners.
     private mutating func hold(_ chunk: Chunk, now: Instant) {
         store.put(chunk)
-        statusCache = nil
+        mapCache = nil
         if chunk.sequence > newestHeld ?? 0 || newestHeld == nil { newestHeld = chunk.sequence }
         noteAvailable(chunk.sequence, now: now)
     }
@@ -52,7 +49,7 @@ extension MeshNode {
                     refused.append(sequence)
                     continue
                 }
-                let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus() : nil))
+                let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil))
                 guard upload.canServe(bytes: UploadBudget.wireBytes(message), now: now, maxQueue: config.maxQueue) else {
                     refused.append(sequence)
                     continue
@@ -79,7 +76,7 @@ extension MeshNode {
             if let supplier { partners[supplier].outstanding -= 1 }
             counters.refusedToUs += 1
         }
-        if let supplier { partners[supplier].rateBps *= 0.5 }
+        if let supplier { partners[supplier].spareKbps = max(1, partners[supplier].spareKbps / 2) }
         runScheduler(now: now, rng: &rng, effects: &effects)
     }
 
@@ -94,7 +91,7 @@ extension MeshNode {
         pushCursor = (pushCursor + 1) % count
         let order = rotated.filter { partners[$0].spareKbps > 0 } + rotated.filter { partners[$0].spareKbps == 0 }
         for i in order.prefix(config.sourcePush) {
-            let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus() : nil))
+            let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil))
             guard upload.canServe(bytes: UploadBudget.wireBytes(message), now: now, maxQueue: config.maxQueue) else { break }
             send(message, to: partners[i].address, now: now, effects: &effects)
             partners[i].holdings.slide(inserting: chunk.sequence, capacity: holdingsCapacity)
@@ -124,7 +121,7 @@ extension MeshNode {
         }
         let batch = pendingHaves
         pendingHaves.removeAll(keepingCapacity: true)
-        let spare = upload.spareKbps
+        let spare = upload.spareKbps(now: now, maxQueue: config.maxQueue)
         for partner in partners {
             let news = batch.filter { !partner.holdings.contains($0) }
             if news.isEmpty { continue }

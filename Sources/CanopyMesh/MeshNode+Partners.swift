@@ -63,7 +63,7 @@ extension MeshNode {
             send(.mesh(.partnerRefuse(others)), to: peer.address, now: now, effects: &effects)
             return
         }
-        send(.mesh(.partnerAccept(currentStatus())), to: peer.address, now: now, effects: &effects)
+        send(.mesh(.partnerAccept(currentStatus(now: now))), to: peer.address, now: now, effects: &effects)
     }
 
     mutating func partnerAccepted(_ peer: NodeRef, status: MeshStatus, now: Instant,
@@ -115,7 +115,7 @@ extension MeshNode {
             partnerIndex(ref.address) == nil && !pendingPartners.contains { $0.address == ref.address }
         }
         candidates.shuffle(using: &rng)
-        let status = currentStatus()
+        let status = currentStatus(now: now)
         for ref in candidates.prefix(wanted) {
             pendingPartners.append((ref.address, now))
             send(.mesh(.partnerRequest(status)), to: ref.address, now: now, effects: &effects)
@@ -128,7 +128,6 @@ extension MeshNode {
         let elapsed = now - lastTick
         lastTick = now
         upload.sample(elapsed: elapsed)
-        statusCache = nil
         for i in partners.indices {
             let bps = Double(partners[i].receivedBytes * 8) / max(elapsed.seconds, 0.001)
             partners[i].throughputBps = 0.8 * partners[i].throughputBps + 0.2 * bps
@@ -151,7 +150,7 @@ extension MeshNode {
         }
         acquirePartners(now: now, rng: &rng, effects: &effects)
         for partner in partners where now - partner.lastSent >= config.keepalive {
-            send(.mesh(.status(currentStatus())), to: partner.address, now: now, effects: &effects)
+            send(.mesh(.status(currentStatus(now: now))), to: partner.address, now: now, effects: &effects)
         }
         if now >= nextGossip {
             nextGossip = now + config.gossipPeriod
@@ -185,12 +184,22 @@ extension MeshNode {
     }
 
     /// DONet: the buffer map to every partner that has not had it (alone or on a data
-    /// message) within most of a period. A node that uploads nothing only keeps alive.
+    /// message) within most of a period and lacks a chunk we hold: a map that offers
+    /// nothing is not worth its bytes. A node that uploads nothing only keeps alive.
     mutating func sendPeriodicStatus(now: Instant, effects: inout Effects) {
         guard upload.canUpload else { return }
         let due = config.bufferMapPeriod * 3 / 4
-        for partner in partners where now - partner.lastStatusSent >= due {
-            send(.mesh(.status(currentStatus())), to: partner.address, now: now, effects: &effects)
+        let map = currentMap()
+        for partner in partners where now - partner.lastStatusSent >= due && offers(map, to: partner) {
+            send(.mesh(.status(currentStatus(now: now))), to: partner.address, now: now, effects: &effects)
         }
+    }
+
+    /// True when `map` holds a chunk the partner, as far as we know, lacks and still wants.
+    private func offers(_ map: BufferMap, to partner: Partner) -> Bool {
+        guard let newest = map.newest else { return false }
+        let from = max(map.start, partner.holdings.start)
+        guard from <= newest else { return false }
+        return (from...newest).contains { map.contains($0) && !partner.holdings.contains($0) }
     }
 }

@@ -36,7 +36,7 @@ extension MeshNode {
         if !needs.isEmpty, !usable.isEmpty {
             var suppliers = usable.map {
                 Supplier(address: partners[$0].address, holdings: partners[$0].holdings,
-                         rateBps: partners[$0].rateBps, outstanding: partners[$0].outstanding)
+                         rateBps: Double(partners[$0].spareKbps) * 1000, outstanding: partners[$0].outstanding)
             }
             let assignments = switch scheduler {
             case .donet:
@@ -62,7 +62,7 @@ extension MeshNode {
             } else if let partner = request.partner, now >= request.timeoutAt {
                 if let i = partnerIndex(partner) {
                     partners[i].outstanding -= 1
-                    partners[i].rateBps *= 0.5
+                    partners[i].spareKbps = max(1, partners[i].spareKbps / 2)
                 }
                 requests[sequence] = PendingRequest(partner: nil, sentAt: request.sentAt, timeoutAt: now, avoid: partner)
                 counters.timedOut += 1

@@ -45,7 +45,8 @@ public struct MeshNode: ProtocolCore {
     var scheduleAt: Instant?
     var pendingHaves: [UInt32] = []
     var haveTimerSet = false
-    var statusCache: MeshStatus?
+    /// Our buffer map, rebuilt only after the store changed.
+    var mapCache: BufferMap?
 
     var active = false
     var bootstrap: PeerAddress?
@@ -272,18 +273,21 @@ public struct MeshNode: ProtocolCore {
         return edgeAt - chunkDuration * behind + config.deadline
     }
 
-    /// Our spare upload and buffer map, rebuilt only when either changed.
-    mutating func currentStatus() -> MeshStatus {
-        if let statusCache { return statusCache }
+    /// Our spare upload (as of now) and buffer map.
+    mutating func currentStatus(now: Instant) -> MeshStatus {
+        MeshStatus(spareKbps: upload.spareKbps(now: now, maxQueue: config.maxQueue), map: currentMap())
+    }
+
+    mutating func currentMap() -> BufferMap {
+        if let mapCache { return mapCache }
         var map = BufferMap(start: 0)
         if let newestHeld {
             let start = newestHeld - min(newestHeld, UInt32(windowChunks - 1))
             map = BufferMap(start: start, count: Int(newestHeld - start) + 1)
             for s in start...newestHeld where store.holds(s) { map.insert(s) }
         }
-        let status = MeshStatus(spareKbps: upload.spareKbps, map: map)
-        statusCache = status
-        return status
+        mapCache = map
+        return map
     }
 }
 

@@ -12,12 +12,12 @@ struct Partner: Sendable {
     var spareKbps: UInt16
     /// Chunks it holds, as far as we know (buffer maps, HAVEs, and what it sent us).
     var holdings: BufferMap
-    /// Estimated throughput to us, bit/s: the scheduler's "how fast can it deliver".
-    var rateBps: Double
     /// Our requests it has not answered yet.
     var outstanding = 0
     /// Payload bytes it sent us since the last tick, and their moving average in bit/s:
-    /// what the refinement ranks partners by.
+    /// the measured throughput the refinement ranks partners by. (The scheduler ranks by
+    /// advertised spare capacity instead: it says what the supplier can give next, not what
+    /// it gave us before.)
     var receivedBytes = 0
     var throughputBps: Double = 0
 
@@ -27,7 +27,6 @@ struct Partner: Sendable {
         lastHeard = now
         spareKbps = status.spareKbps
         holdings = status.map
-        rateBps = Double(status.spareKbps) * 1000
     }
 
     var address: PeerAddress { ref.address }
@@ -37,11 +36,5 @@ struct Partner: Sendable {
         spareKbps = status.spareKbps
         holdings = status.map
         lastHeard = now
-    }
-
-    /// Folds one answered request into the throughput estimate.
-    mutating func delivered(bits: Double, after elapsed: TimeSpan) {
-        let sample = bits / max(elapsed.seconds, 0.001)
-        rateBps = 0.7 * rateBps + 0.3 * sample
     }
 }

@@ -46,10 +46,13 @@ struct UploadBudget: Sendable {
         bitsSinceSample = 0
     }
 
-    /// Capacity left, as advertised: 0 only for a node that uploads nothing, so partners
-    /// never ask it; at least 1 otherwise, so a busy supplier still counts as one.
-    var spareKbps: UInt16 {
+    /// Capacity left, as advertised: the smaller of what recent use leaves and what the
+    /// queue leaves. 0 only for a node that uploads nothing, so partners never ask it; at
+    /// least 1 otherwise, so a busy supplier still counts as one.
+    func spareKbps(now: Instant, maxQueue: TimeSpan) -> UInt16 {
         guard canUpload else { return 0 }
-        return UInt16(min(65_535, max(1, capacityKbps - rateKbps)))
+        let queued = max(busyUntil, now) - now
+        let queueRoom = capacityKbps * max(0, 1 - queued.seconds / max(maxQueue.seconds, 0.001))
+        return UInt16(min(65_535, max(1, min(capacityKbps - rateKbps, queueRoom))))
     }
 }

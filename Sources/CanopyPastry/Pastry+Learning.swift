@@ -5,8 +5,11 @@ import CanopyCore
 /// dead leaves all three and is refused for a while, and the holes it leaves are repaired.
 extension Pastry {
     /// Takes note of `ref`. `direct` means it just spoke to us (so it is alive); otherwise
-    /// it was named by someone else and is probed before it is trusted for long.
-    mutating func learn(_ ref: NodeRef, direct: Bool, rtt: TimeSpan?, now: Instant, effects: inout Effects) {
+    /// it was named by someone else and is probed before it is trusted for long. `compare`
+    /// pings it when it competes with a table entry (row exchanges do; leaf-set gossip, which
+    /// names the same nodes over and over, does not).
+    mutating func learn(_ ref: NodeRef, direct: Bool, rtt: TimeSpan?, compare: Bool = false, now: Instant,
+                        effects: inout Effects) {
         guard ref.id != local.id else { return }
         if direct {
             dead[ref.id] = nil
@@ -33,18 +36,18 @@ extension Pastry {
                 probe(ref, now: now, effects: &effects, force: true)
             }
         }
-        offerToTable(Neighbour(ref: ref, rtt: rtt), now: now, effects: &effects)
+        offerToTable(Neighbour(ref: ref, rtt: rtt), compare: compare, now: now, effects: &effects)
         if let rtt { noteNeighbour(Neighbour(ref: ref, rtt: rtt)) }
     }
 
     /// Proximity neighbour selection: the slot keeps the nearer node; a candidate whose
     /// RTT is unknown is pinged (within the budget) so the pong can settle it.
-    mutating func offerToTable(_ candidate: Neighbour, now: Instant, effects: inout Effects) {
+    mutating func offerToTable(_ candidate: Neighbour, compare: Bool, now: Instant, effects: inout Effects) {
         switch table.offer(candidate) {
         case .inserted:
             if candidate.rtt == nil { ping(candidate.ref, now: now, effects: &effects) }
         case .rejected(needsMeasurement: true):
-            ping(candidate.ref, now: now, effects: &effects)
+            if compare { ping(candidate.ref, now: now, effects: &effects) }
         case .updated, .rejected(needsMeasurement: false):
             break
         }

@@ -48,14 +48,15 @@ extension Pastry {
         effects.setTimer(TimerKey(kind: PastryTimers.leafTick), at: now + jittered(settings.leafProbePeriod, rng: &rng))
     }
 
-    /// Asks a random member of each row for that row, so better (nearer) candidates keep
-    /// arriving, and measures entries whose RTT is still unknown.
+    /// Asks one of the nearest members of each row for that row: its entries were chosen
+    /// near it, so they are likely near us too (proximity neighbour selection converges
+    /// from there). Also measures entries whose RTT is still unknown.
     mutating func tableTick(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         pingTokens = settings.pingBudget
         for row in 0..<table.rowCount {
-            let entries = table.row(row)
+            let entries = table.row(row).sorted { ($0.rtt ?? .init(micros: .max)) < ($1.rtt ?? .init(micros: .max)) }
             guard !entries.isEmpty else { continue }
-            let pick = entries[Int(rng.next() % UInt64(entries.count))]
+            let pick = entries[Int(rng.next() % UInt64(min(entries.count, 3)))]
             send(.rowRequest(row: UInt8(row)), to: pick.ref.address, purpose: .maintenance, effects: &effects)
         }
         measureUnknown(now: now, effects: &effects)

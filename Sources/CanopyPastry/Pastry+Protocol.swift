@@ -19,7 +19,7 @@ extension Pastry {
             send(.rowReply(row: row, entries: entries), to: sender.address, purpose: .maintenance, effects: &effects)
         case .rowReply(_, let entries):
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
-            for ref in entries { learn(ref, direct: false, rtt: nil, now: now, effects: &effects) }
+            for ref in entries { learn(ref, direct: false, rtt: nil, compare: true, now: now, effects: &effects) }
         case .leafProbe(let sentAt, let members):
             guard isJoined else { return }
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)

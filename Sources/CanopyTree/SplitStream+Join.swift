@@ -67,7 +67,9 @@ extension SplitStream {
             addChild(i, join.joiner, spare: Int(join.spare), &kbr)
             return .stop
         }
-        if able && pushDown(i, join, &kbr) { return .stop }
+        // The source hands nobody down: its children are the stripes' tops, and a leaf
+        // that reaches it while it is full finds spare capacity by anycast instead.
+        if able && !isSource && pushDown(i, join, &kbr) { return .stop }
         switch arrival {
         case .routed:
             return .proceed
@@ -100,11 +102,11 @@ extension SplitStream {
     }
 
     /// Plain Scribe for group trees: every node on the path becomes a forwarder.
-    /// A node without upload lets group joins pass (it only roots a group when it must):
-    /// anycast walks are control traffic it should not have to relay.
+    /// A node without upload (and the source, whose upload is the stream's) lets group joins
+    /// pass, rooting a group only when it must: anycast walks are traffic it should not relay.
     mutating func handleGroupJoin(_ i: Int, _ join: TreeJoin, via arrival: JoinArrival,
                                   _ kbr: inout KBRContext) -> ForwardDecision {
-        if arrival == .routed && bound == 0 && !isInTree(i) { return .proceed }
+        if arrival == .routed && (bound == 0 || isSource) && !isInTree(i) { return .proceed }
         if !trees[i].hasChild(join.joiner.id) {
             trees[i].children.append(TreeChild(ref: join.joiner, lastHeard: kbr.now, lastSent: kbr.now,
                                                forwards: false, spare: 0))

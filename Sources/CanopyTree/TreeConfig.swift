@@ -28,7 +28,7 @@ public struct TreeConfig: Sendable, Hashable {
     public var groupHeartbeatInterval: TimeSpan = .seconds(2)
     public var groupParentTimeout: TimeSpan = .seconds(6)
     /// How many times a join may be handed down from a full parent to one of its children.
-    public var pushDownBudget: UInt8 = 6
+    public var pushDownBudget: UInt8 = 3
 
     public init() {}
 }

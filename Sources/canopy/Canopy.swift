@@ -9,6 +9,7 @@ struct Canopy: AsyncParsableCommand {
         abstract: "Live Opus audio over an application-level multicast overlay (SplitStream push or mesh pull).",
         subcommands: [
             // subcommands: one line each, keep sorted
+            BenchCommand.self,
             DemoCommand.self,
             KeygenCommand.self,
             ListenCommand.self,

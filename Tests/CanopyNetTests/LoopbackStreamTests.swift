@@ -65,7 +65,9 @@ final class LoopbackStreamTests: XCTestCase {
         // Loopback may drop a few under the burst; nearly all must be seen and refused.
         XCTAssertGreaterThanOrEqual(counters.rejectedTotal, perTarget * 9 / 10, "\(counters)")
         XCTAssertGreaterThan(counters.rejected["bad_signature", default: 0], 0, "\(counters.rejected)")
-        XCTAssertGreaterThanOrEqual(sourceCounters.rejectedTotal, perTarget * 8 / 10, "\(sourceCounters.rejected)")
+        // The source has no use for chunks and ignores well-formed ones unverified; the
+        // undecodable three quarters of the burst are counted.
+        XCTAssertGreaterThanOrEqual(sourceCounters.rejectedTotal, perTarget * 7 / 10, "\(sourceCounters.rejected)")
         XCTAssertGreaterThanOrEqual(reports[0].playout.continuity, 0.99)
         XCTAssertEqual(reports[0].decodeErrors, 0)
     }

@@ -72,4 +72,22 @@ struct PlayoutLog {
         }
         return Double(histogram.count - 1)
     }
+
+    /// The delay distribution as (ms, cumulative fraction) points, spaced evenly on a log
+    /// scale (about 12 a decade) up to the largest delay: the data of the CDF plot.
+    func delayCDF() -> [(ms: Double, fraction: Double)] {
+        guard delayCount > 0 else { return [] }
+        var points: [(Double, Double)] = []
+        var seen: UInt64 = 0
+        var next = 1.0
+        for (ms, count) in histogram.enumerated() where count > 0 || Double(ms) >= next {
+            seen += count
+            if Double(ms) >= next || seen == UInt64(delayCount) {
+                points.append((Double(ms), Double(seen) / Double(delayCount)))
+                while next <= Double(ms) { next *= 1.2 }
+            }
+            if seen == UInt64(delayCount) { break }
+        }
+        return points
+    }
 }

@@ -3,7 +3,8 @@ import CanopyPastry
 
 /// The lookup application's simulator side, for every mode that runs Pastry: issues the
 /// scenario's `lookups` from random joined nodes at evenly spread times over the stream
-/// period, and judges each delivery against the true numerically closest live node.
+/// period (less a tail in which the last ones arrive), and judges each delivery against the
+/// true numerically closest live node.
 ///
 /// A mode owns one, calls `start` from its `start`, forwards `action` tags for which
 /// `owns(tag)` is true, passes `LookupDelivered` observations, and calls `finish` from
@@ -31,7 +32,9 @@ public final class OverlayLookups {
 
     public func start(sim: any SimContext) {
         guard count > 0 else { return }
-        let span = sim.runEnd - sim.streamStart
+        // The last tenth of the period (at most 10 s) is left for the last lookups to arrive.
+        let period = sim.runEnd - sim.streamStart
+        let span = period - min(period / 10, .seconds(10))
         for i in 0..<count {
             let offset = TimeSpan(micros: span.micros * Int64(2 * i + 1) / Int64(2 * count))
             sim.schedule(Self.tagBit | UInt64(i), at: sim.streamStart + offset)

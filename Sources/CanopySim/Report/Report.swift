@@ -64,6 +64,7 @@ extension Simulation {
             ("rejected", .int(counters.rejected)),
             ("redelivered", .int(playout.redelivered)),
             ("zero_capacity_data_bytes", .number(Double(counters.zeroCapacityDataBytes))),
+            ("delay_cdf", .array(playout.delayCDF().map { .array([.number($0.ms), .number($0.fraction)]) })),
         ]
         keys += modeReport.extra
         keys.append(("sim", .object([
