@@ -32,5 +32,6 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         benchmarkTarget("Audio", [.product(name: "CanopyAudio", package: "canopy")]),
+        benchmarkTarget("Simulator", [.product(name: "CanopySim", package: "canopy")]),
     ]
 )

@@ -39,29 +39,45 @@ extension MeshNode {
         noteAvailable(chunk.sequence, now: now)
     }
 
-    /// Serves what we hold and can upload within `maxQueue`; refuses the rest in one message
-    /// so the asker goes elsewhere at once. Only partners are served.
+    /// Accepts what we hold and can upload within `maxQueue` (counting what waits in our own
+    /// serve queue); refuses the rest in one message so the asker goes elsewhere at once.
+    /// Only partners are served.
     mutating func serve(_ sequences: [UInt32], to address: PeerAddress, now: Instant, effects: inout Effects) {
         var refused: [UInt32] = []
+        let chunkBytes = Int(chunkBits / 8)
         if partnerIndex(address) != nil {
             for sequence in sequences {
-                guard let chunk = store.chunk(sequence) else {
+                let waiting = (serveQueue.count + 1) * chunkBytes
+                guard store.holds(sequence),
+                      upload.canServe(bytes: waiting, now: now, maxQueue: config.maxQueue) else {
                     refused.append(sequence)
                     continue
                 }
-                let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil))
-                guard upload.canServe(bytes: UploadBudget.wireBytes(message), now: now, maxQueue: config.maxQueue) else {
-                    refused.append(sequence)
-                    continue
-                }
-                send(message, to: address, now: now, effects: &effects)
-                counters.served += 1
+                serveQueue.append((address, sequence))
             }
         } else {
             refused = sequences
         }
         counters.refusedByUs += refused.count
         if !refused.isEmpty { send(.mesh(.refuse(refused)), to: address, now: now, effects: &effects) }
+        pumpUploads(now: now, effects: &effects)
+    }
+
+    /// Hands queued data to the driver while the link is nearly idle; wakes up when it will be.
+    mutating func pumpUploads(now: Instant, effects: inout Effects) {
+        while !serveQueue.isEmpty, upload.backlog(now: now) <= Self.uploadSlack {
+            let (address, sequence) = serveQueue.removeFirst()
+            guard partnerIndex(address) != nil, let chunk = store.chunk(sequence) else { continue }
+            send(.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil)),
+                 to: address, now: now, effects: &effects)
+            counters.served += 1
+        }
+        guard !serveQueue.isEmpty else { return }
+        let wake = now + upload.backlog(now: now) - Self.uploadSlack
+        if uploadTimerAt == nil || wake < uploadTimerAt! {
+            uploadTimerAt = wake
+            effects.setTimer(Self.uploadTimer, at: wake)
+        }
     }
 
     /// A supplier could not serve these: ask someone else now, and trust it a little less.

@@ -26,7 +26,8 @@ extension MeshNode {
         partners.removeAll()
         pendingPartners.removeAll()
         requests.removeAll()
-        for key in [Self.tickTimer, Self.statusTimer, Self.scheduleTimer, Self.haveTimer] { effects.cancelTimer(key) }
+        serveQueue.removeAll()
+        for key in [Self.tickTimer, Self.statusTimer, Self.scheduleTimer, Self.haveTimer, Self.uploadTimer] { effects.cancelTimer(key) }
         active = false
     }
 

@@ -56,12 +56,19 @@ public struct MeshNode: ProtocolCore {
     var nextGossip: Instant = .zero
     var nextRefine: Instant = .zero
     var pushCursor = 0
+    /// Accepted requests not yet handed to the driver: data is released only as the upload
+    /// link drains, so our own control messages never wait behind a long data queue.
+    var serveQueue: [(address: PeerAddress, sequence: UInt32)] = []
+    var uploadTimerAt: Instant?
     public internal(set) var counters = MeshCounters()
 
     static let tickTimer = TimerKey(kind: 0xC1)
     static let statusTimer = TimerKey(kind: 0xC2)
     static let scheduleTimer = TimerKey(kind: 0xC3)
     static let haveTimer = TimerKey(kind: 0xC4)
+    static let uploadTimer = TimerKey(kind: 0xC5)
+    /// Data is released when the link has at most this much left to send.
+    static let uploadSlack: TimeSpan = .seconds(0.01)
     static let tickPeriod: TimeSpan = .seconds(0.5)
 
     /// The source: knows the stream from the start and serves it with `uploadKbps`.
@@ -132,6 +139,9 @@ public struct MeshNode: ProtocolCore {
         case Self.scheduleTimer:
             scheduleAt = nil
             runScheduler(now: now, rng: &rng, effects: &effects)
+        case Self.uploadTimer:
+            uploadTimerAt = nil
+            pumpUploads(now: now, effects: &effects)
         case Self.haveTimer:
             haveTimerSet = false
             flushHaves(now: now, effects: &effects)

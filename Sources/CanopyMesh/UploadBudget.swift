@@ -31,6 +31,9 @@ struct UploadBudget: Sendable {
         busyUntil = max(busyUntil, now) + .seconds(bits / (capacityKbps * 1000))
     }
 
+    /// How long the link needs to send what it was already given.
+    func backlog(now: Instant) -> TimeSpan { max(busyUntil, now) - now }
+
     /// True when `bytes` more would leave within `maxQueue`.
     func canServe(bytes: Int, now: Instant, maxQueue: TimeSpan) -> Bool {
         guard canUpload else { return false }

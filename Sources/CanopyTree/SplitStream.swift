@@ -71,7 +71,7 @@ public struct SplitStream: KBRApplication {
         adjusted.stripes = count
         self.info = info
         self.topics = topics
-        capacity = ForwardingCapacity(uploadKbps: uploadKbps, info: info, config: adjusted)
+        capacity = ForwardingCapacity(uploadKbps: uploadKbps, info: info, config: adjusted, isSource: isSource)
         authenticator = modeledVerification ? .modeled(streamID: info.streamID) : ChunkAuthenticator(info: info)
         trees = topics.stripes.enumerated().map { ScribeTopic(id: $1, stripe: $0) }
             + [ScribeTopic(id: topics.spareGroup, stripe: nil)]

@@ -12,6 +12,9 @@ public struct TreeConfig: Sendable, Hashable {
     /// Share of the upload that data may use; the rest is left for control traffic, so a
     /// node at its bound does not build an ever-growing upload queue.
     public var uploadHeadroom: Double = 0.9
+    /// The source's share: it also answers every fallback join and bootstraps the overlay,
+    /// and a backlog on its link delays every stripe at once.
+    public var sourceUploadHeadroom: Double = 0.6
     /// How often a node checks its parents, children and pending joins.
     public var tick: TimeSpan = .milliseconds(Int64(250))
     /// A parent sends a heartbeat to a child it has sent nothing to for this long.
@@ -43,13 +46,14 @@ public struct ForwardingCapacity: Sendable, Hashable {
     /// Upload one child of one stripe costs, kbit/s.
     public var perChildKbps: Double
 
-    public init(uploadKbps: Double, info: StreamInfo, config: TreeConfig) {
+    public init(uploadKbps: Double, info: StreamInfo, config: TreeConfig, isSource: Bool = false) {
         self.uploadKbps = uploadKbps
         let chunkSeconds = Double(info.chunkMicros) / 1e6
         let payload = Int((Double(info.bitrateKbps) * 1000 * chunkSeconds / 8).rounded())
         let wire = Fragmenter.wireCost(envelopeSize: WireHeader.size + StreamMessage.chunkBodySize(payloadBytes: payload)).bytes
         perChildKbps = Double(wire) * 8 / chunkSeconds / 1000 / Double(config.stripes)
-        bound = Self.bound(uploadKbps: uploadKbps * config.uploadHeadroom, perChildKbps: perChildKbps,
+        let share = isSource ? config.sourceUploadHeadroom : config.uploadHeadroom
+        bound = Self.bound(uploadKbps: uploadKbps * share, perChildKbps: perChildKbps,
                            maxChildren: config.maxChildren)
     }
 

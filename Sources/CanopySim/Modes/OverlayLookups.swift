@@ -41,17 +41,24 @@ public final class OverlayLookups {
         }
     }
 
+    /// A random live node whose overlay has joined (a few tries), nil if none was found.
+    public static func joinedNode(sim: any SimContext) -> Int? {
+        for _ in 0..<32 {
+            guard let node = sim.randomLiveNode(excludingSource: false) else { return nil }
+            if let host = sim.core(node) as? any OverlayHosting, host.pastry.isJoined { return node }
+        }
+        return nil
+    }
+
     /// Issues lookup `tag` from a random live node whose overlay has joined.
     public func action(_ tag: UInt64, sim: any SimContext) {
-        for _ in 0..<16 {
-            guard let node = sim.randomLiveNode(excludingSource: false) else { break }
-            guard let host = sim.core(node) as? any OverlayHosting, host.pastry.isJoined else { continue }
-            let key = NodeID.random(using: &sim.rng)
-            pending[tag] = Pending(issuedAt: sim.now, origin: node, key: key)
-            sim.command(.lookup(key: key, tag: tag), node: node)
+        guard let node = Self.joinedNode(sim: sim) else {
+            notIssued += 1
             return
         }
-        notIssued += 1
+        let key = NodeID.random(using: &sim.rng)
+        pending[tag] = Pending(issuedAt: sim.now, origin: node, key: key)
+        sim.command(.lookup(key: key, tag: tag), node: node)
     }
 
     /// Judges a delivery; only the first delivery of a lookup counts.

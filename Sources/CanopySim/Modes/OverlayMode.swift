@@ -42,6 +42,13 @@ public final class OverlayMode: SimMode {
         PastryNode(identity: identity, settings: settings, app: NoApplication())
     }
 
+    /// A random live node that has finished joining: a joiner's request to a node still
+    /// joining itself is dropped, and its retries would go to the same node.
+    public func bootstrap(for node: Int, sim: any SimContext) -> PeerAddress? {
+        let peer = OverlayLookups.joinedNode(sim: sim) ?? sim.randomLiveNode(excludingSource: false)
+        return peer.map { sim.identity(of: $0).address }
+    }
+
     public func start(sim: any SimContext) {
         lookups.start(sim: sim)
         for (i, t) in checkTimes.enumerated() {
