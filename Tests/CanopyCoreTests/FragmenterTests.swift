@@ -3,7 +3,7 @@ import NIOCore
 import CanopyCore
 
 final class FragmenterTests: XCTestCase {
-    private func bigChunkEnvelope(payload: Int) -> Envelope {
+    func bigChunkEnvelope(payload: Int) -> Envelope {
         let chunk = Chunk(streamID: NodeID(high: 1, low: 2), sequence: 9, generatedAt: 1234,
                           payload: ByteBuffer(bytes: (0..<payload).map { UInt8(truncatingIfNeeded: $0) }),
                           signature: ByteBuffer(repeating: 7, count: 64))
@@ -54,5 +54,17 @@ final class FragmenterTests: XCTestCase {
         XCTAssertNil(reassembler.add(Fragment(messageID: 5, index: 0, count: 3, bytes: piece), from: from, now: .zero))
         XCTAssertNil(reassembler.add(Fragment(messageID: 5, index: 1, count: 2, bytes: piece), from: from, now: .zero))
         XCTAssertEqual(reassembler.pendingCount, 0)
+    }
+}
+
+extension FragmenterTests {
+    func testReassembledMessageDecodesWithTheLargerLimitOnly() throws {
+        let envelope = bigChunkEnvelope(payload: 3000)
+        let whole = envelope.encoded()
+        XCTAssertThrowsError(try Envelope.decode(whole)) { XCTAssertEqual($0 as? WireError, .oversized(whole.readableBytes)) }
+        XCTAssertEqual(try Envelope.decode(whole, maxSize: Fragmenter.maxReassembled).encoded(), whole)
+        let nested = Envelope(sender: .zero, message: .stream(.fragment(Fragment(messageID: 1, index: 0, count: 2,
+                                                                               bytes: ByteBuffer(bytes: [1])))))
+        XCTAssertThrowsError(try Envelope.decode(nested.encoded(), maxSize: Fragmenter.maxReassembled))
     }
 }

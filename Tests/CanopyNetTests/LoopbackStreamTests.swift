@@ -62,6 +62,7 @@ final class LoopbackStreamTests: XCTestCase {
         let sourceCounters = try await stream.source.node.counters()
         let reports = try await stream.finish()
         let counters = reports[0].node
+        print("hostile burst of \(perTarget) per node: listener rejected \(counters.rejected), source rejected \(sourceCounters.rejected)")
         // Loopback may drop a few under the burst; nearly all must be seen and refused.
         XCTAssertGreaterThanOrEqual(counters.rejectedTotal, perTarget * 9 / 10, "\(counters)")
         XCTAssertGreaterThan(counters.rejected["bad_signature", default: 0], 0, "\(counters.rejected)")

@@ -80,3 +80,14 @@ final class DirectModeTests: XCTestCase {
         XCTAssertNil(listener.info)
     }
 }
+
+extension DirectModeTests {
+    func testSpoofedJoinsCannotGrowTheListenerTableWithoutBound() {
+        var source = DirectSource(identity: sourceRef, info: info)
+        source.maxListeners = 50
+        for i in 0..<500 {
+            _ = run(&source, .received(.stream(.directJoin), from: PeerAddress(host: UInt32(i), port: 1), sender: .zero))
+        }
+        XCTAssertEqual(source.listenerCount, 50)
+    }
+}

@@ -6,6 +6,8 @@ import NIOCore
 public struct Fragmenter: Sendable {
     /// Bytes of an encoded envelope a single fragment can carry.
     public static let piece = WireHeader.maxDatagram - WireHeader.size - Fragment.overhead
+    /// The largest message that can arrive in fragments.
+    public static let maxReassembled = piece * Int(Fragment.maxCount)
 
     /// How many datagrams and wire bytes an envelope of `size` bytes takes, fragments included.
     /// The simulator charges exactly this.

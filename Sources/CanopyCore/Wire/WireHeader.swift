@@ -39,8 +39,10 @@ public struct Envelope: Sendable {
     }
 
     /// Decodes one datagram. Anything but a whole, well-formed message throws.
-    public static func decode(_ datagram: ByteBuffer) throws(WireError) -> Envelope {
-        guard datagram.readableBytes <= WireHeader.maxDatagram else { throw .oversized(datagram.readableBytes) }
+    /// `maxSize` is the datagram limit; a message put back together from fragments may be
+    /// up to `Fragmenter.maxReassembled`, and a fragment inside it is refused.
+    public static func decode(_ datagram: ByteBuffer, maxSize: Int = WireHeader.maxDatagram) throws(WireError) -> Envelope {
+        guard datagram.readableBytes <= maxSize else { throw .oversized(datagram.readableBytes) }
         var buffer = datagram
         let magic: UInt16 = try buffer.readChecked()
         guard magic == WireHeader.magic else { throw .badMagic }
@@ -49,6 +51,7 @@ public struct Envelope: Sendable {
         let type: UInt8 = try buffer.readChecked()
         let sender = try buffer.readNodeID()
         let message = try Message.decodeBody(type: type, from: &buffer)
+        if maxSize > WireHeader.maxDatagram, case .stream(.fragment) = message { throw .invalidField("fragment.nested") }
         guard buffer.readableBytes == 0 else { throw .trailingBytes(buffer.readableBytes) }
         return Envelope(sender: sender, message: message)
     }

@@ -3,6 +3,7 @@ import CanopyTree
 
 /// Reads the scenario's `"tree"` block into `TreeConfig`. Every field is optional:
 /// `stripes` (1…16), `max_children`, `upload_headroom` (share of upload data may use),
+/// `source_upload_headroom` (the same for the source),
 /// `heartbeat_s`, `parent_timeout_s`, `refresh_s`, `child_timeout_s`, `join_timeout_s`,
 /// `push_down_budget`, `recovery_check_s` (how long after a mass crash every survivor must
 /// have every stripe again; 10), and `note` (free text: how the scenario's uploads were chosen).
@@ -13,6 +14,8 @@ enum TreeSettings {
         if block.has("max_children") { c.maxChildren = try block.int("max_children", range: 0...100_000) }
         c.uploadHeadroom = try block.double("upload_headroom", default: c.uploadHeadroom, range: 0.05...1,
                                             expectation: "a fraction in (0, 1]")
+        c.sourceUploadHeadroom = try block.double("source_upload_headroom", default: c.sourceUploadHeadroom,
+                                                  range: 0.05...1, expectation: "a fraction in (0, 1]")
         c.heartbeatInterval = try seconds(&block, "heartbeat_s", c.heartbeatInterval)
         c.parentTimeout = try seconds(&block, "parent_timeout_s", c.parentTimeout)
         c.refreshInterval = try seconds(&block, "refresh_s", c.refreshInterval)

@@ -9,6 +9,9 @@ public struct DirectSource: ProtocolCore {
     public let info: StreamInfo
     /// A listener that has not refreshed its join for this long is forgotten.
     public var listenerTimeout: TimeSpan = .seconds(15)
+    /// At most this many listeners are served; spoofed joins beyond it are ignored, so
+    /// the table's memory is bounded (and a real source's upload would not carry more).
+    public var maxListeners = 20_000
     private var listeners: [PeerAddress: Instant] = [:]
     /// Listeners in the order they joined, so sends go out in a deterministic order.
     private var order: [PeerAddress] = []
@@ -31,6 +34,7 @@ public struct DirectSource: ProtocolCore {
         case .command(.leave), .command(.lookup):
             break
         case .received(.stream(.directJoin), let from, _):
+            guard listeners[from] != nil || listeners.count < maxListeners else { return }
             if listeners.updateValue(now, forKey: from) == nil {
                 order.append(from)
                 effects.send(.stream(.info(info)), to: from)
