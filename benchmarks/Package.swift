@@ -33,5 +33,10 @@ let package = Package(
         ]),
         benchmarkTarget("Audio", [.product(name: "CanopyAudio", package: "canopy")]),
         benchmarkTarget("Simulator", [.product(name: "CanopySim", package: "canopy")]),
+        benchmarkTarget("Forwarding", [
+            .product(name: "CanopyCore", package: "canopy"),
+            .product(name: "CanopyStream", package: "canopy"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
     ]
 )

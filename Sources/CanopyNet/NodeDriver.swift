@@ -139,12 +139,7 @@ public final class NodeDriver: @unchecked Sendable {
             if case .stream(.fragment(let fragment)) = envelope.message {
                 guard let whole = fragmenter.add(fragment, from: address, now: now) else { return }
                 counters.messagesReassembled += 1
-                let inner = try Envelope.decode(whole, maxSize: Fragmenter.maxReassembled)
-                if case .stream(.fragment) = inner.message {
-                    counters.rejected["nested_fragment", default: 0] += 1
-                    return
-                }
-                dispatch(inner, from: address, now: now)
+                dispatch(try Envelope.decode(whole, maxSize: Fragmenter.maxReassembled), from: address, now: now)
             } else {
                 dispatch(envelope, from: address, now: now)
             }

@@ -13,6 +13,7 @@ struct Canopy: AsyncParsableCommand {
             DemoCommand.self,
             KeygenCommand.self,
             ListenCommand.self,
+            OverlayCommand.self,
             SimCommand.self,
             SourceCommand.self,
         ]

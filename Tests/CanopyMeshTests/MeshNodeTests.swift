@@ -108,21 +108,20 @@ final class MeshNodeTests: XCTestCase {
         h.advance(.seconds(0.2))
         h.receive(.partnerAccept(MeshFixtures.status(spare: 100, held: [10])), from: 3)
         h.receive(.status(MeshFixtures.status(spare: 500, held: [10])), from: 2)
-        var retried: [UInt32] = []
-        for _ in 0..<40 where retried.isEmpty {
-            guard let at = h.effects.items.timer(MeshNode.scheduleTimer) else { h.advance(.seconds(0.1)); continue }
-            h.now = at
-            let sent = h.run(.timer(MeshNode.scheduleTimer))
-            XCTAssertEqual(sent.requested(from: 2), [], "not asked twice before the timeout")
-            retried = sent.requested(from: 3)
-        }
-        XCTAssertEqual(retried, [10])
+        // Before the 1.5 s timeout nobody is asked again; after it, the other holder is.
+        h.advance(.seconds(0.8))
+        let early = h.run(.timer(MeshNode.scheduleTimer))
+        XCTAssertEqual(early.requested(from: 2) + early.requested(from: 3), [])
+        h.advance(.seconds(0.6))
+        let late = h.run(.timer(MeshNode.scheduleTimer))
+        XCTAssertEqual(late.requested(from: 2), [], "the supplier that failed is tried last")
+        XCTAssertEqual(late.requested(from: 3), [10])
     }
 
     func testARefusalIsRetriedElsewhereAtOnce() {
         var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 900, held: [10])),
                                         (3, MeshFixtures.status(spare: 50, held: [10]))])
-        h.now = h.effects.items.timer(MeshNode.scheduleTimer)!
+        h.advance(MeshConfig().scheduleDelay)
         XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10])
         XCTAssertEqual(h.receive(.refuse([10]), from: 2).requested(from: 3), [10])
     }
