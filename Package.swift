@@ -62,7 +62,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "canopy", dependencies: [
-            "CanopyCore", "CanopyStream", "CanopyAudio", "CanopySim", "CanopyNet",
+            "CanopyCore", "CanopyStream", "CanopyAudio", "CanopySim", "CanopyNet", "CanopyMesh",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 

@@ -30,7 +30,8 @@ public final class ListenerSession: Sendable {
         let playout = try ListenerPlayout(info: info, clockPeer: clockPeer, delay: playoutDelay, sink: try makeSink(info))
         let configuration = NodeConfiguration(bind: bind, uploadBytesPerSecond: uploadBytesPerSecond)
         let node = try await NodeDriver.start(on: group, configuration: configuration, application: playout) { identity in
-            try StreamModes.listenerCore(info: info, identity: identity)
+            StreamModes.listenerCore(info: info, identity: identity,
+                                     uploadKbps: uploadBytesPerSecond.map { Double($0) * 8 / 1000 })
         }
         try await node.eventLoop.submit { playout.start(node: node) }.get()
         node.command(.join(bootstrap: bootstrap))

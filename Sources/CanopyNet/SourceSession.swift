@@ -1,6 +1,7 @@
 import CanopyAudio
 import CanopyCore
 import CanopyStream
+import CanopyMesh
 import Foundation
 import NIOCore
 
@@ -25,12 +26,12 @@ public final class SourceSession: Sendable {
     ///   - audio: the input; handed over to the producer thread.
     ///   - seconds: stop publishing after this much audio; nil = until the input ends.
     public static func start(bind: PeerAddress, on group: any EventLoopGroup, key: SourceKey, mode: StreamMode,
-                             audio: sending any AudioSource, bitrateKbps: Int, uploadBytesPerSecond: Int? = nil,
+                             scheduler: MeshScheduler = .donet, audio: sending any AudioSource, bitrateKbps: Int, uploadBytesPerSecond: Int? = nil,
                              seconds: Double? = nil) async throws -> SourceSession {
         let encoder = try OpusEncoder(bitrate: bitrateKbps * 1000)
         let frame = TimeSpan.milliseconds(Int64(AudioFormat.frameMilliseconds))
         let template = StreamInfo(streamID: key.streamID, publicKey: ByteBuffer(bytes: key.publicKeyBytes), mode: mode,
-                                  modeParameter: 0, chunkMicros: UInt32(frame.micros), bitrateKbps: UInt16(clamping: bitrateKbps),
+                                  modeParameter: StreamModes.parameter(for: mode, scheduler: scheduler), chunkMicros: UInt32(frame.micros), bitrateKbps: UInt16(clamping: bitrateKbps),
                                   preSkip: UInt16(clamping: encoder.preSkip),
                                   source: NodeRef(id: key.streamID, address: bind))
         guard StreamModes.available.contains(mode) else { throw ModeUnavailable(mode: mode) }
@@ -38,7 +39,8 @@ public final class SourceSession: Sendable {
         let node = try await NodeDriver.start(on: group, configuration: configuration) { identity in
             var info = template
             info.source = identity
-            return try StreamModes.sourceCore(info: info, identity: identity)
+            return StreamModes.sourceCore(info: info, identity: identity,
+                                          uploadKbps: uploadBytesPerSecond.map { Double($0) * 8 / 1000 })
         }
         var info = template
         info.source = node.identity

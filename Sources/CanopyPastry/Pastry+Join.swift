@@ -17,8 +17,13 @@ extension Pastry {
 
     mutating func sendJoin(now: Instant, effects: inout Effects) {
         guard let bootstrap, !isJoined else { return }
+        // Every other retry goes through a node met on an earlier attempt's path instead:
+        // the bootstrap itself may be the node that failed.
+        let met = table.entries.map(\.ref.address)
+        let via = joinAttempts % 2 == 1 && !met.isEmpty ? met[(joinAttempts / 2) % met.count] : bootstrap
+        joinAttempts += 1
         let envelope = RouteEnvelope(seq: 0, key: local.id, origin: local, hops: 0, payload: .pastry(.join))
-        send(.route(envelope), to: bootstrap, purpose: .join, effects: &effects)
+        send(.route(envelope), to: via, purpose: .join, effects: &effects)
         effects.setTimer(TimerKey(kind: PastryTimers.joinRetry), at: now + settings.joinRetry)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import CanopyCore
 
 /// How Pastry takes in and forgets nodes: every node it hears of is offered to the leaf
@@ -13,6 +14,7 @@ extension Pastry {
         guard ref.id != local.id else { return }
         if direct {
             dead[ref.id] = nil
+            tablePings[ref.id] = nil
             if leafSet.contains(ref.id) {
                 leafHeard[ref.id] = now
                 probes[ref.id] = nil
@@ -89,6 +91,7 @@ extension Pastry {
             repairLeafSet(now: now, effects: &effects)
         }
         probes[id] = nil
+        tablePings[id] = nil
         if let entry = table.neighbour(id), let slot = table.remove(id) {
             known = known ?? entry.ref
             repairTable(row: slot.row, rng: &rng, effects: &effects)
@@ -103,7 +106,7 @@ extension Pastry {
     }
 
     mutating func reroute(_ waiting: PendingRoute) {
-        guard waiting.retries < settings.maxRetries else { return }
+        guard waiting.retries < settings.maxRetries else { if case .pastry(.lookup) = waiting.envelope.payload { FileHandle.standardError.write("DBG drop retries\n".data(using: .utf8)!) }; return }
         outbox.reroutes.append((waiting.envelope, waiting.previousHop, waiting.retries + 1))
     }
 

@@ -23,6 +23,7 @@ extension Pastry {
     /// Retries probes that went unanswered once, declares dead those unanswered twice.
     mutating func checkProbes(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         probeCheckAt = nil
+        checkTablePings(now: now, rng: &rng, effects: &effects)
         for id in probes.keys.sorted() {
             guard let p = probes[id], now - p.sentAt >= settings.probeTimeout else { continue }
             if p.attempts < 2 {
@@ -33,7 +34,7 @@ extension Pastry {
                 declareDead(id, now: now, rng: &rng, effects: &effects)
             }
         }
-        if let earliest = probes.values.map(\.sentAt).min() {
+        if let earliest = (probes.values.map(\.sentAt) + tablePings.values.map(\.sentAt)).min() {
             scheduleProbeCheck(at: earliest + settings.probeTimeout, effects: &effects)
         }
     }
@@ -60,7 +61,33 @@ extension Pastry {
             send(.rowRequest(row: UInt8(row)), to: pick.ref.address, purpose: .maintenance, effects: &effects)
         }
         measureUnknown(now: now, effects: &effects)
+        for entry in table.entries where tablePings[entry.ref.id] == nil {
+            sendTablePing(entry.ref, attempts: 1, now: now, effects: &effects)
+        }
         effects.setTimer(TimerKey(kind: PastryTimers.tableTick), at: now + jittered(settings.tableMaintenancePeriod, rng: &rng))
+    }
+
+    /// A liveness ping to a table entry (outside the proximity budget: it keeps routing
+    /// off dead hops); its pong also refreshes the entry's RTT.
+    private mutating func sendTablePing(_ ref: NodeRef, attempts: Int, now: Instant, effects: inout Effects) {
+        tablePings[ref.id] = PendingProbe(ref: ref, sentAt: now, attempts: attempts)
+        send(.ping(sentAt: now.micros), to: ref.address, purpose: .maintenance, effects: &effects)
+        scheduleProbeCheck(at: now + settings.probeTimeout, effects: &effects)
+    }
+
+    /// Table entries unanswered once are pinged again; twice, declared dead.
+    private mutating func checkTablePings(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        for id in tablePings.keys.sorted() {
+            guard let p = tablePings[id], now - p.sentAt >= settings.probeTimeout else { continue }
+            if !table.contains(id) {
+                tablePings[id] = nil
+            } else if p.attempts < 2 {
+                sendTablePing(p.ref, attempts: p.attempts + 1, now: now, effects: &effects)
+            } else {
+                tablePings[id] = nil
+                declareDead(id, now: now, rng: &rng, effects: &effects)
+            }
+        }
     }
 
     /// Pings table entries whose RTT is unknown (within the budget).

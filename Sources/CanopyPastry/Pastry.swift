@@ -15,11 +15,16 @@ public struct Pastry: Sendable {
     public internal(set) var stats = PastryStats()
 
     var bootstrap: PeerAddress?
+    var joinAttempts = 0
     /// Last time each leaf-set member was heard from.
     var leafHeard: [NodeID: Instant] = [:]
     /// Leaf-set probes awaiting an answer.
     var probes: [NodeID: PendingProbe] = [:]
     var probeCheckAt: Instant?
+    /// Routing-table entries pinged for liveness and not yet answered: in a table chosen
+    /// for proximity, entries are rarely displaced, so a crashed one would otherwise stay
+    /// until a routed message hit it and waited out an ack timeout.
+    var tablePings: [NodeID: PendingProbe] = [:]
     /// Nodes declared dead, refused until the given time.
     var dead: [NodeID: Instant] = [:]
     /// Routed messages awaiting the next hop's ack, by seq.

@@ -1,3 +1,4 @@
+import CanopyMesh
 import ArgumentParser
 import CanopyCore
 import Foundation
@@ -56,5 +57,13 @@ enum CLI {
             throw CLIError("unknown mode '\(text)' — use direct, tree or mesh")
         }
         return mode
+    }
+
+    /// Parses a `--scheduler` value (mesh mode's pull strategy).
+    static func scheduler(_ text: String) throws -> MeshScheduler {
+        guard let scheduler = MeshScheduler.allCases.first(where: { $0.description == text }) else {
+            throw CLIError("unknown scheduler '\(text)' — use donet or chainsaw")
+        }
+        return scheduler
     }
 }

@@ -1,3 +1,4 @@
+import CanopyMesh
 import ArgumentParser
 import CanopyAudio
 import CanopyCore
@@ -17,6 +18,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "How the stream spreads: direct, tree or mesh.")
     var mode = "direct"
+
+    @Option(name: .long, help: "Mesh mode's scheduler: donet (buffer maps) or chainsaw (HAVE per chunk).")
+    var scheduler = "donet"
 
     @Option(name: .long, help: "Seconds of audio to stream.")
     var seconds = 10.0
@@ -51,7 +55,7 @@ struct DemoCommand: AsyncParsableCommand {
             let cpuStart = ProcessCPU.seconds()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
             let loopback = PeerAddress(parsing: "127.0.0.1:0")!
-            let source = try await SourceSession.start(bind: loopback, on: group, key: SourceKey(), mode: mode, audio: audio,
+            let source = try await SourceSession.start(bind: loopback, on: group, key: SourceKey(), mode: mode, scheduler: try CLI.scheduler(scheduler), audio: audio,
                                                        bitrateKbps: bitrate, seconds: seconds)
             let delay = TimeSpan.milliseconds(Int64(playoutDelay))
             var sessions: [ListenerSession] = []

@@ -1,3 +1,4 @@
+import CanopyMesh
 import ArgumentParser
 import CanopyAudio
 import CanopyCore
@@ -26,6 +27,9 @@ struct SourceCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "How the stream spreads: direct, tree or mesh.")
     var mode = "direct"
+
+    @Option(name: .long, help: "Mesh mode's scheduler: donet (buffer maps) or chainsaw (HAVE per chunk).")
+    var scheduler = "donet"
 
     @Option(name: .long, help: "Opus bitrate in kbit/s (6–256).")
     var bitrate = 64
@@ -58,7 +62,7 @@ struct SourceCommand: AsyncParsableCommand {
             let signingKey = try SourceKey.loadOrCreate(at: key)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let session = try await SourceSession.start(
-                bind: address, on: group, key: signingKey, mode: mode, audio: audio, bitrateKbps: bitrate,
+                bind: address, on: group, key: signingKey, mode: mode, scheduler: try CLI.scheduler(scheduler), audio: audio, bitrateKbps: bitrate,
                 uploadBytesPerSecond: NodeConfiguration.bytesPerSecond(kbps: uploadKbps), seconds: seconds)
             let local = session.node.localAddress
             CLI.note("canopy source: stream \(session.info.streamID.short()) (\(mode) mode, \(bitrate) kbit/s) on \(local) — listen with: canopy listen --bootstrap \(local.host == 0 ? "HOST" : local.hostString):\(local.port)")

@@ -4,16 +4,6 @@ import XCTest
 
 /// The built `canopy` binary in separate processes, as a person would run it.
 final class ProcessTests: XCTestCase {
-    private func canopyBinary() throws -> URL {
-        // macOS: …/<config>/canopyPackageTests.xctest is a bundle; Linux: the bundle is the build folder.
-        let bundle = Bundle(for: ProcessTests.self).bundleURL
-        let candidates = [bundle.appendingPathComponent("canopy"), bundle.deletingLastPathComponent().appendingPathComponent("canopy")]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("canopy binary not built next to the tests (\(bundle.path))")
-        }
-        return found
-    }
-
     private func launch(_ binary: URL, _ arguments: [String], in directory: URL) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = binary
