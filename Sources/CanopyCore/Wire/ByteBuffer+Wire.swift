@@ -58,18 +58,30 @@ extension ByteBuffer {
         return count
     }
 
+    /// A list with a 1-byte count, bounded by `max` (and by the bytes left) before
+    /// anything is allocated.
+    public mutating func readList<T>(max: Int, elementSize: Int, field: String,
+                                     _ element: (inout ByteBuffer) throws(WireError) -> T) throws(WireError) -> [T] {
+        let count = try readCount(UInt8.self, max: max, minElementSize: elementSize, field: field)
+        var items: [T] = []
+        items.reserveCapacity(count)
+        for _ in 0..<count { items.append(try element(&self)) }
+        return items
+    }
+
+    /// Writes a list with a 1-byte count; callers keep lists under 256 by their own bounds.
+    public mutating func writeList<T>(_ items: [T], _ element: (inout ByteBuffer, T) -> Void) {
+        writeInteger(UInt8(items.count))
+        for item in items { element(&self, item) }
+    }
+
     /// A list of node references with a 1-byte count.
     public mutating func readNodeRefs(max: Int, field: String) throws(WireError) -> [NodeRef] {
-        let count = try readCount(UInt8.self, max: max, minElementSize: WireSize.nodeRef, field: field)
-        var refs: [NodeRef] = []
-        refs.reserveCapacity(count)
-        for _ in 0..<count { refs.append(try readNodeRef()) }
-        return refs
+        try readList(max: max, elementSize: WireSize.nodeRef, field: field) { (b: inout ByteBuffer) throws(WireError) in try b.readNodeRef() }
     }
 
     public mutating func writeNodeRefs(_ refs: [NodeRef]) {
-        writeInteger(UInt8(refs.count))
-        for ref in refs { writeNodeRef(ref) }
+        writeList(refs) { $0.writeNodeRef($1) }
     }
 }
 

@@ -221,15 +221,10 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
 extension ByteBuffer {
     /// A list of node ids with a 1-byte count, bounded by `max` before allocating.
     fileprivate mutating func readNodeIDs(max: Int, field: String) throws(WireError) -> [NodeID] {
-        let count = try readCount(UInt8.self, max: max, minElementSize: WireSize.nodeID, field: field)
-        var ids: [NodeID] = []
-        ids.reserveCapacity(count)
-        for _ in 0..<count { ids.append(try readNodeID()) }
-        return ids
+        try readList(max: max, elementSize: WireSize.nodeID, field: field) { (b: inout ByteBuffer) throws(WireError) in try b.readNodeID() }
     }
 
     fileprivate mutating func writeNodeIDs(_ ids: [NodeID]) {
-        writeInteger(UInt8(ids.count))
-        for id in ids { writeNodeID(id) }
+        writeList(ids) { $0.writeNodeID($1) }
     }
 }
