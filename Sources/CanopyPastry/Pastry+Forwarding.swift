@@ -1,4 +1,3 @@
-import Foundation
 import CanopyCore
 
 /// Hop-by-hop reliability: each hop of a routed message is acknowledged; a hop that does
@@ -8,7 +7,7 @@ extension Pastry {
     /// Sends `envelope` one hop on, to `next`, and waits for its ack.
     mutating func forward(_ envelope: RouteEnvelope, to next: NodeRef, previousHop: NodeRef?, retries: Int,
                           now: Instant, effects: inout Effects) {
-        guard envelope.hops < PastryMessage.maxHops else { if case .pastry(.lookup) = envelope.payload { FileHandle.standardError.write("DBG drop maxhops\n".data(using: .utf8)!) }; return }
+        guard envelope.hops < PastryMessage.maxHops else { return }
         var outgoing = envelope
         outgoing.hops += 1
         outgoing.seq = 0
@@ -46,7 +45,6 @@ extension Pastry {
 
     mutating func ackTimedOut(seq: UInt32, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         guard let waiting = pending.removeValue(forKey: seq) else { return }
-        if case .pastry(.lookup) = waiting.envelope.payload { FileHandle.standardError.write("DBG acktimeout retries=\(waiting.retries) hops=\(waiting.envelope.hops) rttKnown=\(rtt(to: waiting.nextHop) != nil) leaf=\(leafSet.contains(waiting.nextHop)) wasDeadAlready=\(isDead(waiting.nextHop, now: now))\n".data(using: .utf8)!) }
         declareDead(waiting.nextHop, now: now, rng: &rng, effects: &effects)
         reroute(waiting)
     }

@@ -1,4 +1,3 @@
-import Foundation
 import CanopyCore
 
 /// How Pastry takes in and forgets nodes: every node it hears of is offered to the leaf
@@ -106,7 +105,7 @@ extension Pastry {
     }
 
     mutating func reroute(_ waiting: PendingRoute) {
-        guard waiting.retries < settings.maxRetries else { if case .pastry(.lookup) = waiting.envelope.payload { FileHandle.standardError.write("DBG drop retries\n".data(using: .utf8)!) }; return }
+        guard waiting.retries < settings.maxRetries else { return }
         outbox.reroutes.append((waiting.envelope, waiting.previousHop, waiting.retries + 1))
     }
 

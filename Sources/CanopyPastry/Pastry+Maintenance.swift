@@ -51,7 +51,7 @@ extension Pastry {
 
     /// Asks one of the nearest members of each row for that row: its entries were chosen
     /// near it, so they are likely near us too (proximity neighbour selection converges
-    /// from there). Also measures entries whose RTT is still unknown.
+    /// from there). Also pings every entry: for liveness, and to measure (or refresh) its RTT.
     mutating func tableTick(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         pingTokens = settings.pingBudget
         for row in 0..<table.rowCount {
@@ -59,12 +59,20 @@ extension Pastry {
             guard !entries.isEmpty else { continue }
             let pick = entries[Int(rng.next() % UInt64(min(entries.count, 3)))]
             send(.rowRequest(row: UInt8(row)), to: pick.ref.address, purpose: .maintenance, effects: &effects)
+            // The nearest node we know chose its row near itself, hence near us as well.
+            if let nearest = neighbourhood.first, nearest.ref.id != pick.ref.id {
+                send(.rowRequest(row: UInt8(row)), to: nearest.ref.address, purpose: .maintenance, effects: &effects)
+            }
         }
-        measureUnknown(now: now, effects: &effects)
         for entry in table.entries where tablePings[entry.ref.id] == nil {
             sendTablePing(entry.ref, attempts: 1, now: now, effects: &effects)
         }
-        effects.setTimer(TimerKey(kind: PastryTimers.tableTick), at: now + jittered(settings.tableMaintenancePeriod, rng: &rng))
+        // A young table is refreshed often (3 s, doubling) so proximity selection converges
+        // soon after the join; then at the settled period.
+        tableTicks += 1
+        let warmup = TimeSpan.seconds(3) * Int64(1 << min(tableTicks, 16))
+        effects.setTimer(TimerKey(kind: PastryTimers.tableTick),
+                         at: now + jittered(min(settings.tableMaintenancePeriod, warmup), rng: &rng))
     }
 
     /// A liveness ping to a table entry (outside the proximity budget: it keeps routing
@@ -75,7 +83,9 @@ extension Pastry {
         scheduleProbeCheck(at: now + settings.probeTimeout, effects: &effects)
     }
 
-    /// Table entries unanswered once are pinged again; twice, declared dead.
+    /// Table entries unanswered once are pinged again; twice, dropped from the table (and
+    /// the slot repaired). Only dropped: a node merely slow to answer (a busy upload link)
+    /// is not declared dead to the application; a hop that really fails still is.
     private mutating func checkTablePings(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         for id in tablePings.keys.sorted() {
             guard let p = tablePings[id], now - p.sentAt >= settings.probeTimeout else { continue }
@@ -85,7 +95,8 @@ extension Pastry {
                 sendTablePing(p.ref, attempts: p.attempts + 1, now: now, effects: &effects)
             } else {
                 tablePings[id] = nil
-                declareDead(id, now: now, rng: &rng, effects: &effects)
+                neighbourhood.removeAll { $0.ref.id == id }
+                if let slot = table.remove(id) { repairTable(row: slot.row, rng: &rng, effects: &effects) }
             }
         }
     }

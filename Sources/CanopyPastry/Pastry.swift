@@ -16,6 +16,8 @@ public struct Pastry: Sendable {
 
     var bootstrap: PeerAddress?
     var joinAttempts = 0
+    /// Table refreshes done so far (the first few come quickly).
+    var tableTicks = 0
     /// Last time each leaf-set member was heard from.
     var leafHeard: [NodeID: Instant] = [:]
     /// Leaf-set probes awaiting an answer.

@@ -1,4 +1,3 @@
-import Foundation
 import CanopyCore
 
 /// A complete overlay node: Pastry plus the application riding on it, as one `ProtocolCore`.
@@ -62,7 +61,7 @@ public struct PastryNode<App: KBRApplication>: ProtocolCore, Sendable {
     private mutating func receiveRoute(_ envelope: RouteEnvelope, from sender: NodeRef, now: Instant,
                                        rng: inout SeededRNG, effects: inout Effects) {
         // Not yet joined: stay silent, so the sender's ack times out and it routes around us.
-        guard pastry.isJoined else { if case .pastry(.lookup) = envelope.payload { FileHandle.standardError.write("DBG drop notjoined hasLeft=\(pastry.hasLeft)\n".data(using: .utf8)!) }; return }
+        guard pastry.isJoined else { return }
         switch envelope.payload {
         case .pastry(.join), .pastry(.lookup): break
         case .pastry: return // no other Pastry message travels inside a route

@@ -15,7 +15,8 @@ public struct PastrySettings: Sendable, Hashable {
     /// How long a probe may go unanswered before it is retried, and then before the
     /// member is declared dead.
     public var probeTimeout = TimeSpan.seconds(2)
-    /// How often each routing-table row is refreshed from a random member of that row.
+    /// How often each routing-table row is refreshed from a near member of that row and
+    /// every entry is pinged for liveness (the first refreshes after a join come sooner).
     public var tableMaintenancePeriod = TimeSpan.seconds(30)
     /// RTT probes allowed per maintenance period (bounds proximity-selection traffic).
     public var pingBudget = 64

@@ -121,6 +121,28 @@ final class PastryNodeTests: XCTestCase {
         XCTAssertEqual(h.node.pastry.leafSet.members.map(\.id.high), [1005])
     }
 
+    func testTableEntryThatStopsAnsweringIsDroppedFromTheTableOnly() {
+        var settings = PastrySettings()
+        settings.leafSetSize = 2
+        var h = Harness(node: PastryNode(identity: ref(1000, 0), settings: settings, app: NoApplication()))
+        _ = h.handle(.command(.join(bootstrap: nil)))
+        let silent = ref(1 << 63, 5), alive = ref(1 << 62, 6)
+        for node in [ref(995, 1), ref(1005, 2), silent, alive] { _ = h.receive(.ping(sentAt: 0), from: node) }
+        XCTAssertTrue(h.node.pastry.table.contains(silent.id))
+        h.now = h.now + .seconds(30)
+        let pinged = sends(h.handle(.timer(TimerKey(kind: PastryTimers.tableTick))))
+            .filter { if case .ping = $0.0 { true } else { false } }.map(\.1)
+        XCTAssertTrue(pinged.contains(5) && pinged.contains(6), "every table entry is pinged, got \(pinged)")
+        _ = h.receive(.pong(echo: h.now.micros), from: alive)
+        for _ in 0..<2 {
+            h.now = h.now + .seconds(2)
+            _ = h.handle(.timer(TimerKey(kind: PastryTimers.probeCheck)))
+        }
+        XCTAssertFalse(h.node.pastry.table.contains(silent.id))
+        XCTAssertTrue(h.node.pastry.table.contains(alive.id))
+        XCTAssertEqual(h.node.pastry.leafSet.members.count, 2, "silence to a table ping does not declare a leaf dead")
+    }
+
     /// Records upcalls; stops messages whose payload is a clock probe with sentAt 0.
     private struct Recorder: KBRApplication {
         var delivered: [Message] = []

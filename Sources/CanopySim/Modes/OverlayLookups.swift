@@ -1,4 +1,3 @@
-import Foundation
 import CanopyCore
 import CanopyPastry
 
@@ -69,14 +68,7 @@ public final class OverlayLookups {
         let latency = sim.now - lookup.issuedAt
         let direct = sim.latency(from: lookup.origin, to: node)
         let stretch = direct.micros > 0 && delivered.hops > 0 ? latency.seconds / direct.seconds : nil
-        let truth = sim.closestLiveNode(to: lookup.key)
-        if truth != node, let t = truth {
-            let tp = (sim.core(t) as? any OverlayHosting)?.pastry
-            let dp = (sim.core(node) as? any OverlayHosting)?.pastry
-            let tj = sim.joinedAt(t).map { sim.now.seconds - $0.seconds } ?? -1
-            FileHandle.standardError.write("DBG wrong t=\(sim.now.seconds) lat=\(latency.seconds) hops=\(delivered.hops) trueJoined=\(tp?.isJoined ?? false) trueAge=\(tj) delivererKnows=\(dp?.leafSet.contains(sim.identity(of: t).id) ?? false) delivererAge=\(sim.joinedAt(node).map { sim.now.seconds - $0.seconds } ?? -1)\n".data(using: .utf8)!)
-        }
-        sim.recordLookup(LookupOutcome(issuedAt: lookup.issuedAt, correct: truth == node,
+        sim.recordLookup(LookupOutcome(issuedAt: lookup.issuedAt, correct: sim.closestLiveNode(to: lookup.key) == node,
                                        hops: delivered.hops, latency: latency, stretch: stretch))
     }
 
@@ -84,7 +76,6 @@ public final class OverlayLookups {
     public func finish(sim: any SimContext) {
         for tag in pending.keys.sorted() {
             let lookup = pending[tag]!
-            FileHandle.standardError.write("DBG lost t=\(lookup.issuedAt.seconds)\n".data(using: .utf8)!)
             sim.recordLookup(LookupOutcome(issuedAt: lookup.issuedAt, correct: false, hops: nil, latency: nil, stretch: nil))
         }
         pending.removeAll()

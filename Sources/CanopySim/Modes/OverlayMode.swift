@@ -42,12 +42,22 @@ public final class OverlayMode: SimMode {
         PastryNode(identity: identity, settings: settings, app: NoApplication())
     }
 
-    /// A random live node that has finished joining: a joiner's request to a node still
-    /// joining itself is dropped, and its retries would go to the same node.
+    /// The nearest of a few random live nodes that have finished joining (a joiner's
+    /// request to a node still joining itself is dropped). Pastry assumes a joiner knows a
+    /// nearby node (found by expanding-ring search or pings): the rows it takes from the
+    /// join path are then near it too, which is where proximity selection starts from.
     public func bootstrap(for node: Int, sim: any SimContext) -> PeerAddress? {
-        let peer = OverlayLookups.joinedNode(sim: sim) ?? sim.randomLiveNode(excludingSource: false)
+        var best: (peer: Int, delay: TimeSpan)?
+        for _ in 0..<Self.bootstrapCandidates {
+            guard let peer = OverlayLookups.joinedNode(sim: sim) else { break }
+            let delay = sim.latency(from: node, to: peer)
+            if best == nil || delay < best!.delay { best = (peer, delay) }
+        }
+        let peer = best?.peer ?? sim.randomLiveNode(excludingSource: false)
         return peer.map { sim.identity(of: $0).address }
     }
+
+    private static let bootstrapCandidates = 16
 
     public func start(sim: any SimContext) {
         lookups.start(sim: sim)
