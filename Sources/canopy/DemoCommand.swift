@@ -16,11 +16,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Number of listeners (1–200).")
     var listeners = 20
 
-    @Option(name: .long, help: "How the stream spreads: direct, tree or mesh.")
-    var mode = "direct"
-
-    @Option(name: .long, help: "Mesh mode's scheduler: donet (buffer maps) or chainsaw (HAVE per chunk).")
-    var scheduler = "donet"
+    @OptionGroup var stream: StreamOptions
 
     @Option(name: .long, help: "Seconds of audio to stream.")
     var seconds = 10.0
@@ -34,17 +30,13 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("playout-delay"), help: "Listeners' playout delay in milliseconds.")
     var playoutDelay = 500
 
-    @Option(name: .long, help: "Opus bitrate in kbit/s (6–256).")
-    var bitrate = 64
 
     func run() async throws {
         try await CLI.run("demo") {
-            let mode = try CLI.mode(mode)
-            guard StreamModes.available.contains(mode) else { throw ModeUnavailable(mode: mode) }
+            let (mode, scheduler, bitrate) = try stream.resolved()
             guard (1...200).contains(listeners) else { throw CLIError("bad --listeners \(listeners) — use 1 to 200") }
             guard seconds > 0, seconds <= 3_600 else { throw CLIError("bad --seconds \(seconds) — use a duration up to 3600") }
             guard (20...10_000).contains(playoutDelay) else { throw CLIError("bad --playout-delay \(playoutDelay) — use 20 to 10000 ms") }
-            guard (6...256).contains(bitrate) else { throw CLIError("bad --bitrate \(bitrate) — use 6 to 256 kbit/s") }
             let audio: any AudioSource = try input.map { try AudioSourceFactory.make(input: $0) } ?? AudioSourceFactory.make(toneHz: nil)
             do {
                 try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
@@ -55,7 +47,7 @@ struct DemoCommand: AsyncParsableCommand {
             let cpuStart = ProcessCPU.seconds()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
             let loopback = PeerAddress(parsing: "127.0.0.1:0")!
-            let source = try await SourceSession.start(bind: loopback, on: group, key: SourceKey(), mode: mode, scheduler: try CLI.scheduler(scheduler), audio: audio,
+            let source = try await SourceSession.start(bind: loopback, on: group, key: SourceKey(), mode: mode, scheduler: scheduler, audio: audio,
                                                        bitrateKbps: bitrate, seconds: seconds)
             let delay = TimeSpan.milliseconds(Int64(playoutDelay))
             var sessions: [ListenerSession] = []

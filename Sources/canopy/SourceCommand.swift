@@ -25,14 +25,8 @@ struct SourceCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Local IPv4 address to bind (0.0.0.0 for all interfaces).")
     var bind = "127.0.0.1"
 
-    @Option(name: .long, help: "How the stream spreads: direct, tree or mesh.")
-    var mode = "direct"
+    @OptionGroup var stream: StreamOptions
 
-    @Option(name: .long, help: "Mesh mode's scheduler: donet (buffer maps) or chainsaw (HAVE per chunk).")
-    var scheduler = "donet"
-
-    @Option(name: .long, help: "Opus bitrate in kbit/s (6–256).")
-    var bitrate = 64
 
     @Option(name: .customLong("upload-kbps"), help: "Upload limit in kbit/s (default: unlimited).")
     var uploadKbps: Int?
@@ -45,10 +39,8 @@ struct SourceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLI.run("source") {
-            let mode = try CLI.mode(mode)
-            guard StreamModes.available.contains(mode) else { throw ModeUnavailable(mode: mode) }
+            let (mode, scheduler, bitrate) = try stream.resolved()
             let address = try CLI.bindAddress(host: bind, port: port)
-            guard (6...256).contains(bitrate) else { throw CLIError("bad --bitrate \(bitrate) — use 6 to 256 kbit/s") }
             if let uploadKbps, uploadKbps <= 0 { throw CLIError("bad --upload-kbps \(uploadKbps) — give a positive rate") }
             if let seconds, !(seconds > 0) { throw CLIError("bad --seconds \(seconds) — give a positive duration") }
             let audio: any AudioSource
@@ -62,7 +54,7 @@ struct SourceCommand: AsyncParsableCommand {
             let signingKey = try SourceKey.loadOrCreate(at: key)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let session = try await SourceSession.start(
-                bind: address, on: group, key: signingKey, mode: mode, scheduler: try CLI.scheduler(scheduler), audio: audio, bitrateKbps: bitrate,
+                bind: address, on: group, key: signingKey, mode: mode, scheduler: scheduler, audio: audio, bitrateKbps: bitrate,
                 uploadBytesPerSecond: NodeConfiguration.bytesPerSecond(kbps: uploadKbps), seconds: seconds)
             let local = session.node.localAddress
             CLI.note("canopy source: stream \(session.info.streamID.short()) (\(mode) mode, \(bitrate) kbit/s) on \(local) — listen with: canopy listen --bootstrap \(local.host == 0 ? "HOST" : local.hostString):\(local.port)")
