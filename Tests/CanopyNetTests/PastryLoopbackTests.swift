@@ -27,7 +27,7 @@ final class PastryLoopbackTests: XCTestCase {
             let process = Process()
             process.executableURL = binary
             process.arguments = ["overlay", "--nodes", String(Self.nodesPerProcess), "--bootstrap", bootstrap,
-                                 "--seconds", "60", "--report", path]
+                                 "--seconds", "150", "--report", path]
             process.standardOutput = FileHandle.nullDevice
             _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("overlay\(index).log").path, contents: nil)
             process.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent("overlay\(index).log"))
@@ -46,7 +46,7 @@ final class PastryLoopbackTests: XCTestCase {
         XCTAssertEqual(Set(members).count, Self.localNodes + Self.processCount * Self.nodesPerProcess)
 
         // The overlay is one ring once every local leaf set is the true one over all 64 ids.
-        try await waitUntil(seconds: 20) { try await host.leafSetMismatches(members: members) == 0 }
+        try await waitUntil(seconds: 60) { try await host.leafSetMismatches(members: members) == 0 }
         let mismatched = try await host.leafSetMismatches(members: members)
         XCTAssertEqual(mismatched, 0, "local nodes whose leaf set is not the true one")
 
