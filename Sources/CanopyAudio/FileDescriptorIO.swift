@@ -6,24 +6,21 @@ import Foundation
 enum FileDescriptorIO {
     /// Writes all of `bytes` at the current offset, retrying on EINTR and short writes.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, name: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n > 0 {
-                offset += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                throw AudioError.writeFailed(path: name, reason: n < 0 ? String(cString: strerror(errno)) : "no progress")
-            }
-        }
+        try retrying(bytes, name: name) { offset in write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
     }
 
     /// Writes `bytes` at absolute `position` without moving the file offset.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at position: Int, name: String) throws {
+        try retrying(bytes, name: name) { offset in
+            pwrite(fd, bytes.baseAddress! + offset, bytes.count - offset, off_t(position + offset))
+        }
+    }
+
+    /// Calls `step(offset)` until every byte is written; EINTR retries, anything else throws.
+    private static func retrying(_ bytes: UnsafeRawBufferPointer, name: String, _ step: (Int) -> Int) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + offset, bytes.count - offset, off_t(position + offset))
+            let n = step(offset)
             if n > 0 {
                 offset += n
             } else if n < 0 && errno == EINTR {
