@@ -28,32 +28,43 @@ extension MeshNode {
         }
         hold(chunk, now: now)
         effects.deliver(chunk)
-        if scheduler == .chainsaw { announce(sequence, now: now, effects: &effects) }
+        switch scheduler {
+        case .chainsaw: announce(sequence, now: now, effects: &effects)
+        case .donet: sendStatus(now: now, effects: &effects)
+        }
     }
 
     /// Keeps a verified chunk for partners.
     private mutating func hold(_ chunk: Chunk, now: Instant) {
         store.put(chunk)
+        learnTiming(chunk, now: now)
         mapCache = nil
         if chunk.sequence > newestHeld ?? 0 || newestHeld == nil { newestHeld = chunk.sequence }
         noteAvailable(chunk.sequence, now: now)
     }
 
-    /// Accepts what we hold and can upload within `maxQueue` (counting what waits in our own
-    /// serve queue); refuses the rest in one message so the asker goes elsewhere at once.
-    /// Only partners are served.
+    /// Accepts what we hold and can send within `maxQueue`, counting only the queued work
+    /// that goes before it; refuses the rest in one message so the asker goes elsewhere at
+    /// once. Only partners are served, in two classes. Partners that can upload come first,
+    /// newest chunk first: their copies are passed on, so a fresh chunk (few holders yet)
+    /// spreads in fewer rounds. Partners that cannot upload come after, oldest chunk first
+    /// (nearest its playout deadline): they only consume, and by then a chunk is common.
+    /// Work pushed back past the asker's patience is refused later (`dropStaleServes`).
     mutating func serve(_ sequences: [UInt32], to address: PeerAddress, now: Instant, effects: inout Effects) {
         var refused: [UInt32] = []
         let chunkBytes = Int(chunkBits / 8)
-        if partnerIndex(address) != nil {
+        if let asker = partnerIndex(address) {
+            let forwards = partners[asker].spareKbps > 0
             for sequence in sequences {
-                let waiting = (serveQueue.count + 1) * chunkBytes
+                let at = serveQueue.firstIndex { queued in
+                    forwards ? !queued.forwards || queued.sequence < sequence : !queued.forwards && queued.sequence > sequence
+                } ?? serveQueue.endIndex
                 guard store.holds(sequence),
-                      upload.canServe(bytes: waiting, now: now, maxQueue: config.maxQueue) else {
+                      upload.canServe(bytes: chunkBytes, waiting: at * chunkBytes, now: now, maxQueue: config.maxQueue) else {
                     refused.append(sequence)
                     continue
                 }
-                serveQueue.append((address, sequence))
+                serveQueue.insert(QueuedServe(address: address, sequence: sequence, forwards: forwards, acceptedAt: now), at: at)
             }
         } else {
             refused = sequences
@@ -65,8 +76,10 @@ extension MeshNode {
 
     /// Hands queued data to the driver while the link is nearly idle; wakes up when it will be.
     mutating func pumpUploads(now: Instant, effects: inout Effects) {
+        dropStaleServes(now: now, effects: &effects)
         while !serveQueue.isEmpty, upload.backlog(now: now) <= Self.uploadSlack {
-            let (address, sequence) = serveQueue.removeFirst()
+            let (address, sequence) = (serveQueue[0].address, serveQueue[0].sequence)
+            serveQueue.removeFirst()
             guard partnerIndex(address) != nil, let chunk = store.chunk(sequence) else { continue }
             send(.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil)),
                  to: address, now: now, effects: &effects)
@@ -77,6 +90,28 @@ extension MeshNode {
         if uploadTimerAt == nil || wake < uploadTimerAt! {
             uploadTimerAt = wake
             effects.setTimer(Self.uploadTimer, at: wake)
+        }
+    }
+
+    /// Refuses what has waited in the serve queue (behind higher-priority work) for most of
+    /// the asker's request timeout: it is about to ask elsewhere, so sending it now would
+    /// only make a duplicate. The refusal lets it re-route at once.
+    private mutating func dropStaleServes(now: Instant, effects: inout Effects) {
+        let limit = config.requestTimeout * 3 / 4
+        guard serveQueue.contains(where: { now - $0.acceptedAt > limit }) else { return }
+        var stale: [(address: PeerAddress, sequences: [UInt32])] = []
+        serveQueue.removeAll { queued in
+            guard now - queued.acceptedAt > limit else { return false }
+            if let i = stale.firstIndex(where: { $0.address == queued.address }) {
+                stale[i].sequences.append(queued.sequence)
+            } else {
+                stale.append((queued.address, [queued.sequence]))
+            }
+            return true
+        }
+        for (address, sequences) in stale where partnerIndex(address) != nil {
+            counters.refusedByUs += sequences.count
+            send(.mesh(.refuse(Array(sequences.prefix(MeshMessage.maxSequences)))), to: address, now: now, effects: &effects)
         }
     }
 
@@ -137,7 +172,7 @@ extension MeshNode {
         }
         let batch = pendingHaves
         pendingHaves.removeAll(keepingCapacity: true)
-        let spare = upload.spareKbps(now: now, maxQueue: config.maxQueue)
+        let spare = spareKbps(now: now)
         for partner in partners {
             let news = batch.filter { !partner.holdings.contains($0) }
             if news.isEmpty { continue }

@@ -57,7 +57,7 @@ extension MeshNode {
         view.add(peer, now: now, direct: true, rng: &rng)
         if let i = partnerIndex(peer.address) {
             statusArrived(status, partner: i, now: now, rng: &rng, effects: &effects)
-        } else if info != nil, partners.count < config.maxPartners {
+        } else if info != nil, partners.count < config.maxPartners, useful(status) {
             addPartner(peer, status: status, now: now, rng: &rng, effects: &effects)
         } else {
             let others = view.sample(config.gossipSize, rng: &rng).filter { $0.address != peer.address }
@@ -72,11 +72,18 @@ extension MeshNode {
         pendingPartners.removeAll { $0.address == peer.address }
         if let i = partnerIndex(peer.address) {
             statusArrived(status, partner: i, now: now, rng: &rng, effects: &effects)
-        } else if partners.count < config.maxPartners {
+        } else if partners.count < config.maxPartners, useful(status) {
             addPartner(peer, status: status, now: now, rng: &rng, effects: &effects)
         } else {
             send(.mesh(.leave), to: peer.address, now: now, effects: &effects)
         }
+    }
+
+    /// Two nodes that both upload nothing could never serve each other: such a partnership
+    /// would only take a slot a supplier needs. The source partners only with nodes that
+    /// can pass its chunks on: its few slots are the root of every chunk's spread.
+    private func useful(_ status: MeshStatus) -> Bool {
+        (upload.canUpload && !isSource) || status.spareKbps > 0
     }
 
     private mutating func addPartner(_ peer: NodeRef, status: MeshStatus, now: Instant,
@@ -186,8 +193,11 @@ extension MeshNode {
 
     /// DONet: the buffer map to every partner that has not had it (alone or on a data
     /// message) within most of a period and lacks a chunk we hold: a map that offers
-    /// nothing is not worth its bytes. A node that uploads nothing only keeps alive.
-    mutating func sendPeriodicStatus(now: Instant, effects: inout Effects) {
+    /// nothing is not worth its bytes. Called on every new chunk as well as by the period
+    /// timer, so news leaves at once when a partner is due a map (instead of waiting up to
+    /// a period) while no partner gets maps more often. A node that uploads nothing only
+    /// keeps alive.
+    mutating func sendStatus(now: Instant, effects: inout Effects) {
         guard upload.canUpload else { return }
         let due = config.bufferMapPeriod * 3 / 4
         let map = currentMap()

@@ -19,7 +19,7 @@ extension MeshNode {
     }
 
     mutating func runScheduler(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
-        guard !isSource, let edge, let low = windowLow else { return }
+        guard !isSource, let edge, let low = windowLow(now: now) else { return }
         expireRequests(now: now, below: low)
 
         var needs: [ChunkNeed] = []
@@ -34,16 +34,16 @@ extension MeshNode {
             partners[$0].spareKbps > 0 && now - partners[$0].lastHeard <= config.suspectAfter
         }
         if !needs.isEmpty, !usable.isEmpty {
-            var suppliers = usable.map {
-                Supplier(address: partners[$0].address, holdings: partners[$0].holdings,
-                         rateBps: Double(partners[$0].spareKbps) * 1000, outstanding: partners[$0].outstanding)
+            let limit = scheduler == .donet ? config.maxOutstanding : config.requestCap
+            var suppliers = usable.map { i in
+                let rate = Double(partners[i].spareKbps) * 1000
+                let cap = Int((rate * config.requestTimeout.seconds / chunkBits).rounded(.up))
+                return Supplier(address: partners[i].address, holdings: partners[i].holdings, rateBps: rate,
+                                outstanding: partners[i].outstanding, cap: min(limit, max(1, cap)))
             }
             let assignments = switch scheduler {
-            case .donet:
-                Scheduling.donet(needs: needs, suppliers: &suppliers, chunkBits: chunkBits, now: now,
-                                 maxOutstanding: config.maxOutstanding)
-            case .chainsaw:
-                Scheduling.chainsaw(needs: needs, suppliers: &suppliers, cap: config.requestCap, rng: &rng)
+            case .donet: Scheduling.donet(needs: needs, suppliers: &suppliers, chunkBits: chunkBits, now: now)
+            case .chainsaw: Scheduling.chainsaw(needs: needs, suppliers: &suppliers, rng: &rng)
             }
             sendRequests(assignments, suppliers: suppliers, partnerIndices: usable, now: now, effects: &effects)
         }

@@ -38,6 +38,13 @@ public struct MeshNode: ProtocolCore {
     /// Newest chunk known to exist, and when we learnt of it (estimates chunk ages).
     var edge: UInt32?
     var edgeAt: Instant = .zero
+    /// The source's clock mapped onto ours: the smallest (arrival − generation) seen so far,
+    /// so a chunk's generation time plus it is when the fastest path would bring it. Needs
+    /// no clock agreement with the source.
+    var clockShift: Int64?
+    /// A chunk we hold (sequence, source generation time): with `clockShift` it dates
+    /// every other chunk, since the source makes one per chunk duration.
+    var anchor: (sequence: UInt32, generatedAt: Int64)?
     var newestHeld: UInt32?
     /// First chunk this node wants: set from the first edge it hears of.
     var playStart: UInt32?
@@ -58,7 +65,7 @@ public struct MeshNode: ProtocolCore {
     var pushCursor = 0
     /// Accepted requests not yet handed to the driver: data is released only as the upload
     /// link drains, so our own control messages never wait behind a long data queue.
-    var serveQueue: [(address: PeerAddress, sequence: UInt32)] = []
+    var serveQueue: [QueuedServe] = []
     var uploadTimerAt: Instant?
     public internal(set) var counters = MeshCounters()
 
@@ -102,6 +109,8 @@ public struct MeshNode: ProtocolCore {
     public var partnerCount: Int { partners.count }
     public var partnerAddresses: [PeerAddress] { partners.map(\.address) }
     public var viewCount: Int { view.count }
+    /// What we uploaded lately, kbit/s (moving average): our own upload use.
+    public var uploadRateKbps: Double { upload.rateKbps }
     public var outstandingRequests: Int { requests.values.filter { $0.partner != nil }.count }
     public func holds(_ sequence: UInt32) -> Bool { store.holds(sequence) }
 
@@ -134,7 +143,7 @@ public struct MeshNode: ProtocolCore {
             effects.setTimer(Self.tickTimer, at: now + Self.tickPeriod)
         case Self.statusTimer:
             guard scheduler == .donet else { return }
-            sendPeriodicStatus(now: now, effects: &effects)
+            sendStatus(now: now, effects: &effects)
             effects.setTimer(Self.statusTimer, at: now + config.bufferMapPeriod)
         case Self.scheduleTimer:
             scheduleAt = nil
@@ -270,22 +279,47 @@ public struct MeshNode: ProtocolCore {
         }
     }
 
-    /// First chunk of the window we request in.
-    var windowLow: UInt32? {
+    /// First chunk of the window we request in: at most `window` old by our estimate of its
+    /// generation time, so a node that fell behind skips what nobody will play instead of
+    /// spending its partners' upload on it (and falling further behind); never older than
+    /// the window below the newest chunk we know of, nor older than where we started.
+    func windowLow(now: Instant) -> UInt32? {
         guard let edge, let playStart else { return nil }
-        let low = edge - min(edge, UInt32(windowChunks - 1))
+        var low = edge - min(edge, UInt32(windowChunks - 1))
+        if let anchor, let clockShift {
+            let steps = (now.micros - config.window.micros - anchor.generatedAt - clockShift) / max(1, chunkDuration.micros)
+            low = max(low, UInt32(clamping: Int64(anchor.sequence) + steps))
+        }
         return max(low, playStart)
     }
 
-    /// When `sequence` should have arrived: its estimated generation time plus the deadline.
+    /// When `sequence` was generated, on our clock shifted by the fastest delivery seen.
+    func generated(_ sequence: UInt32) -> Instant? {
+        guard let anchor, let clockShift else { return nil }
+        return Instant(micros: anchor.generatedAt + clockShift) + chunkDuration * (Int64(sequence) - Int64(anchor.sequence))
+    }
+
+    /// Dates chunks from a verified one: its generation time and how fast it came.
+    mutating func learnTiming(_ chunk: Chunk, now: Instant) {
+        clockShift = min(clockShift ?? .max, now.micros - chunk.generatedAt)
+        if chunk.sequence >= anchor?.sequence ?? 0 { anchor = (chunk.sequence, chunk.generatedAt) }
+    }
+
+    /// When `sequence` should have arrived: its (estimated) generation time plus the deadline.
     func deadline(of sequence: UInt32) -> Instant {
+        if let at = generated(sequence) { return at + config.deadline }
         let behind = Int64((edge ?? sequence) &- sequence)
         return edgeAt - chunkDuration * behind + config.deadline
     }
 
     /// Our spare upload (as of now) and buffer map.
     mutating func currentStatus(now: Instant) -> MeshStatus {
-        MeshStatus(spareKbps: upload.spareKbps(now: now, maxQueue: config.maxQueue), map: currentMap())
+        MeshStatus(spareKbps: spareKbps(now: now), map: currentMap())
+    }
+
+    /// Upload we can still offer, counting the data accepted but not yet handed over.
+    func spareKbps(now: Instant) -> UInt16 {
+        upload.spareKbps(now: now, waiting: serveQueue.count * Int(chunkBits / 8), maxQueue: config.maxQueue)
     }
 
     mutating func currentMap() -> BufferMap {
@@ -299,6 +333,15 @@ public struct MeshNode: ProtocolCore {
         mapCache = map
         return map
     }
+}
+
+/// A chunk we accepted to send, waiting for the upload link.
+struct QueuedServe: Sendable {
+    var address: PeerAddress
+    var sequence: UInt32
+    /// The asker can upload (its copy will be passed on): served first.
+    var forwards: Bool
+    var acceptedAt: Instant
 }
 
 /// A request we sent, or one that failed and waits to be sent elsewhere.

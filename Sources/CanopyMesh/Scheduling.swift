@@ -13,9 +13,12 @@ struct ChunkNeed: Sendable, Equatable {
 struct Supplier: Sendable {
     var address: PeerAddress
     var holdings: BufferMap
-    /// Estimated throughput to us, bit/s.
+    /// Estimated throughput to us, bit/s (its advertised spare upload).
     var rateBps: Double
     var outstanding: Int
+    /// Most requests it should have from us at once: what its spare upload sends within
+    /// our request timeout. More would only time out.
+    var cap: Int
 }
 
 /// One decision: ask `suppliers[supplier]` for `sequence`.
@@ -29,9 +32,10 @@ struct Assignment: Sendable, Equatable {
 enum Scheduling {
     /// DONet: chunks with the fewest potential suppliers first (ties: earliest first); each
     /// from the supplier with the highest throughput that can still deliver it before its
-    /// deadline, else from the one that will deliver it soonest.
-    static func donet(needs: [ChunkNeed], suppliers: inout [Supplier], chunkBits: Double, now: Instant,
-                      maxOutstanding: Int) -> [Assignment] {
+    /// deadline, else from the one that will deliver it soonest. A supplier at its cap is
+    /// not asked: without the cap the fastest one would be handed everything its rate
+    /// could carry before the deadline (seconds of work), far past what it accepts.
+    static func donet(needs: [ChunkNeed], suppliers: inout [Supplier], chunkBits: Double, now: Instant) -> [Assignment] {
         var ranked: [(need: ChunkNeed, holders: [Int])] = needs.compactMap { need in
             let holders = holders(of: need, in: suppliers)
             return holders.isEmpty ? nil : (need, holders)
@@ -41,7 +45,7 @@ enum Scheduling {
         for (need, holders) in ranked {
             var best: (index: Int, rate: Double)?
             var soonest: (index: Int, finish: Instant)?
-            for h in holders where suppliers[h].outstanding < maxOutstanding {
+            for h in holders where suppliers[h].outstanding < suppliers[h].cap {
                 let rate = max(suppliers[h].rateBps, 1000)
                 let finish = now + .seconds(Double(suppliers[h].outstanding + 1) * chunkBits / rate)
                 if finish <= need.deadline, rate > best?.rate ?? -1 { best = (h, rate) }
@@ -54,16 +58,22 @@ enum Scheduling {
         return result
     }
 
-    /// Chainsaw: missing chunks in random order, each from a random holder that has fewer
-    /// than `cap` of our requests outstanding.
-    static func chainsaw(needs: [ChunkNeed], suppliers: inout [Supplier], cap: Int,
-                         rng: inout SeededRNG) -> [Assignment] {
+    /// Chainsaw: missing chunks in random order, each from a random holder under its cap,
+    /// drawn in proportion to its spare upload so slow suppliers are not asked as often as
+    /// fast ones.
+    static func chainsaw(needs: [ChunkNeed], suppliers: inout [Supplier], rng: inout SeededRNG) -> [Assignment] {
         var order = needs
         order.shuffle(using: &rng)
         var result: [Assignment] = []
         for need in order {
-            let open = holders(of: need, in: suppliers).filter { suppliers[$0].outstanding < cap }
-            guard let chosen = open.randomElement(using: &rng) else { continue }
+            let open = holders(of: need, in: suppliers).filter { suppliers[$0].outstanding < suppliers[$0].cap }
+            let weights = open.map { max(suppliers[$0].rateBps, 1000) }
+            var pick = rng.unit() * weights.reduce(0, +)
+            guard var chosen = open.last else { continue }
+            for (h, weight) in zip(open, weights) {
+                pick -= weight
+                if pick < 0 { chosen = h; break }
+            }
             suppliers[chosen].outstanding += 1
             result.append(Assignment(sequence: need.sequence, supplier: chosen))
         }

@@ -34,11 +34,16 @@ struct UploadBudget: Sendable {
     /// How long the link needs to send what it was already given.
     func backlog(now: Instant) -> TimeSpan { max(busyUntil, now) - now }
 
-    /// True when `bytes` more would leave within `maxQueue`.
-    func canServe(bytes: Int, now: Instant, maxQueue: TimeSpan) -> Bool {
+    /// True when `bytes` more, after `waiting` bytes not yet handed over, would leave
+    /// within `maxQueue`.
+    func canServe(bytes: Int, waiting: Int = 0, now: Instant, maxQueue: TimeSpan) -> Bool {
         guard canUpload else { return false }
-        let finish = max(busyUntil, now) + .seconds(Double(bytes * 8) / (capacityKbps * 1000))
-        return finish - now <= maxQueue
+        return backlog(now: now, waiting: waiting + bytes) <= maxQueue
+    }
+
+    /// How long the link needs for what it was given plus `waiting` bytes more.
+    func backlog(now: Instant, waiting: Int) -> TimeSpan {
+        backlog(now: now) + .seconds(Double(waiting * 8) / (capacityKbps * 1000))
     }
 
     /// Folds the bits sent over `elapsed` into the moving average.
@@ -49,13 +54,16 @@ struct UploadBudget: Sendable {
         bitsSinceSample = 0
     }
 
-    /// Capacity left, as advertised: the smaller of what recent use leaves and what the
-    /// queue leaves. 0 only for a node that uploads nothing, so partners never ask it; at
-    /// least 1 otherwise, so a busy supplier still counts as one.
-    func spareKbps(now: Instant, maxQueue: TimeSpan) -> UInt16 {
+    /// Capacity left, as advertised: the share of the link that the queue limit still
+    /// leaves free, counting `waiting` bytes accepted but not yet handed over. A requester
+    /// sizes its asks by it, so it must fall as soon as work is accepted (a rate average
+    /// would lag by seconds and draw every partner to the same idle-looking supplier).
+    /// 0 only for a node that uploads nothing, so partners never ask it; at least 1
+    /// otherwise, so a busy supplier still counts as one.
+    func spareKbps(now: Instant, waiting: Int, maxQueue: TimeSpan) -> UInt16 {
         guard canUpload else { return 0 }
-        let queued = max(busyUntil, now) - now
-        let queueRoom = capacityKbps * max(0, 1 - queued.seconds / max(maxQueue.seconds, 0.001))
-        return UInt16(min(65_535, max(1, min(capacityKbps - rateKbps, queueRoom))))
+        let queued = backlog(now: now, waiting: waiting)
+        let room = capacityKbps * max(0, 1 - queued.seconds / max(maxQueue.seconds, 0.001))
+        return UInt16(min(65_535, max(1, room)))
     }
 }

@@ -50,7 +50,9 @@ public final class NodeDriver: @unchecked Sendable {
         let loop = group.next()
         let driver = NodeDriver(eventLoop: loop, configuration: configuration, application: application)
         let channel = try await DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // No SO_REUSEADDR: on a UDP socket it lets the kernel hand an ephemeral port
+            // (port 0) that another live socket already holds, and the older node then
+            // silently stops receiving — two overlay nodes behind one address.
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)   // ride out bursts; the kernel caps it
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2_048))
             .channelOption(.maxMessagesPerRead, value: 16)

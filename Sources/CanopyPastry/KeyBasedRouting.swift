@@ -131,6 +131,9 @@ public struct KBRContext {
     /// True once this node has joined the overlay (`overlayReady` was called).
     public var isJoined: Bool { overlay.isJoined }
 
+    /// Bytes this node's overlay has sent so far (its probes, replies and routing hops).
+    public var overlayBytesSent: Int64 { overlay.stats.bytesSent }
+
     /// The current leaf set: up to L/2 nearest ids on each side of `local.id`.
     public var leafSet: LeafSet { overlay.leafSet }
 

@@ -5,7 +5,7 @@ import CanopyCore
 /// dead leaves all three and is refused for a while, and the holes it leaves are repaired.
 extension Pastry {
     /// Takes note of `ref`. `direct` means it just spoke to us (so it is alive); otherwise
-    /// it was named by someone else and is probed before it is trusted for long. `compare`
+    /// it was named by someone else and is probed before it enters the leaf set. `compare`
     /// pings it when it competes with a table entry (row exchanges do; leaf-set gossip, which
     /// names the same nodes over and over, does not).
     mutating func learn(_ ref: NodeRef, direct: Bool, rtt: TimeSpan?, compare: Bool = false, now: Instant,
@@ -21,7 +21,11 @@ extension Pastry {
         } else if isDead(ref.id, now: now) {
             return
         }
-        if leafSet.wouldAccept(ref.id) {
+        if leafSet.wouldAccept(ref.id), !direct, isJoined {
+            // Named by others: probed first and taken in once it answers, so a crashed node
+            // that stale gossip still names never sits in the leaf set, even briefly.
+            probe(ref, now: now, effects: &effects, force: true)
+        } else if leafSet.wouldAccept(ref.id) {
             var evicted: [NodeRef] = []
             leafSet.insert(ref, evicted: &evicted)
             outbox.updates.append((ref, true))
@@ -30,23 +34,31 @@ extension Pastry {
                 probes[gone.id] = nil
                 outbox.updates.append((gone, false))
             }
-            // A member named by others stays unverified (not passed on) until it answers.
-            if direct {
-                leafHeard[ref.id] = now
-            } else if isJoined {
-                probe(ref, now: now, effects: &effects, force: true)
-            }
+            // A member named by others (the root's leaf set, before we have joined) stays
+            // unverified (not passed on) until it answers.
+            if direct { leafHeard[ref.id] = now }
         }
         offerToTable(Neighbour(ref: ref, rtt: rtt), compare: compare, now: now, effects: &effects)
-        if let rtt { noteNeighbour(Neighbour(ref: ref, rtt: rtt)) }
+        // A node that just became one of our nearest knows other nodes near us: ask it.
+        if let rtt, noteNeighbour(Neighbour(ref: ref, rtt: rtt)), isJoined {
+            send(.neighbourRequest, to: ref.address, purpose: .maintenance, effects: &effects)
+        }
     }
 
     /// Proximity neighbour selection: the slot keeps the nearer node; a candidate whose
     /// RTT is unknown is pinged (within the budget) so the pong can settle it.
     mutating func offerToTable(_ candidate: Neighbour, compare: Bool, now: Instant, effects: inout Effects) {
         switch table.offer(candidate) {
-        case .inserted:
-            if candidate.rtt == nil { ping(candidate.ref, now: now, effects: &effects) }
+        case .inserted(let replaced):
+            if candidate.rtt == nil {
+                ping(candidate.ref, now: now, effects: &effects)
+            } else if replaced != nil {
+                // It proved nearer than the entry it displaced: its own row was chosen near
+                // it, so it likely holds nearer candidates for the rest of ours (a greedy
+                // descent that stops by itself once the row has settled).
+                let row = settings.base.sharedPrefixLength(local.id, candidate.ref.id)
+                send(.rowRequest(row: UInt8(row)), to: candidate.ref.address, purpose: .maintenance, effects: &effects)
+            }
         case .rejected(needsMeasurement: true):
             if compare { ping(candidate.ref, now: now, effects: &effects) }
         case .updated, .rejected(needsMeasurement: false):
@@ -60,15 +72,25 @@ extension Pastry {
         send(.ping(sentAt: now.micros), to: ref.address, purpose: .maintenance, effects: &effects)
     }
 
-    /// Keeps the M nearest nodes by RTT.
-    mutating func noteNeighbour(_ n: Neighbour) {
-        guard let rtt = n.rtt else { return }
-        neighbourhood.removeAll { $0.ref.id == n.ref.id }
+    /// Keeps the M nearest nodes by RTT (the smallest sample of each). True when `n` has
+    /// just entered the nearest few, whose neighbourhoods are then worth asking for.
+    @discardableResult
+    mutating func noteNeighbour(_ n: Neighbour) -> Bool {
+        guard var rtt = n.rtt else { return false }
+        var wasNear = false
+        if let known = neighbourhood.firstIndex(where: { $0.ref.id == n.ref.id }) {
+            wasNear = known < Self.nearestFew
+            rtt = min(rtt, neighbourhood.remove(at: known).rtt ?? rtt)
+        }
         let index = neighbourhood.firstIndex { ($0.rtt ?? rtt) > rtt } ?? neighbourhood.count
-        guard index < settings.neighbourhoodSize else { return }
-        neighbourhood.insert(n, at: index)
+        guard index < settings.neighbourhoodSize else { return false }
+        neighbourhood.insert(Neighbour(ref: n.ref, rtt: rtt), at: index)
         if neighbourhood.count > settings.neighbourhoodSize { neighbourhood.removeLast() }
+        return index < Self.nearestFew && !wasNear
     }
+
+    /// How many of the nearest nodes maintenance draws on most.
+    static let nearestFew = 4
 
     /// A sampled RTT from a message echoing our own send time; nil if the echo is not
     /// plausible (from the future, or older than a minute).

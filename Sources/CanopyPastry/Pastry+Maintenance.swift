@@ -49,22 +49,30 @@ extension Pastry {
         effects.setTimer(TimerKey(kind: PastryTimers.leafTick), at: now + jittered(settings.leafProbePeriod, rng: &rng))
     }
 
-    /// Asks one of the nearest members of each row for that row: its entries were chosen
-    /// near it, so they are likely near us too (proximity neighbour selection converges
-    /// from there). Also pings every entry: for liveness, and to measure (or refresh) its RTT.
+    /// Asks, for each routing-table row r, the nearest nodes we know that share r digits
+    /// with us (and one more at random, so the sources vary) for their row r: a row was
+    /// chosen near its owner, so near owners hand us near candidates, and each pass moves
+    /// every slot toward its nearest candidate. Rows with many candidates per slot (a row
+    /// two further down is in use) ask more nodes, since they have most to gain. The
+    /// nearest two neighbours are asked for their neighbourhood sets. Also pings every
+    /// entry: for liveness, and to refresh its RTT.
     mutating func tableTick(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         pingTokens = settings.pingBudget
         for row in 0..<table.rowCount {
-            let entries = table.row(row).sorted { ($0.rtt ?? .init(micros: .max)) < ($1.rtt ?? .init(micros: .max)) }
-            guard !entries.isEmpty else { continue }
-            let pick = entries[Int(rng.next() % UInt64(min(entries.count, 3)))]
-            send(.rowRequest(row: UInt8(row)), to: pick.ref.address, purpose: .maintenance, effects: &effects)
-            // The nearest node we know chose its row near itself, hence near us as well.
-            if let nearest = neighbourhood.first, nearest.ref.id != pick.ref.id {
-                send(.rowRequest(row: UInt8(row)), to: nearest.ref.address, purpose: .maintenance, effects: &effects)
+            let pool = nearestSharing(digits: row)
+            let nearest = table.row(row + 2).isEmpty ? 1 : Self.nearestFew
+            var asked = Array(pool.prefix(nearest))
+            if pool.count > nearest { asked.append(pool[nearest + Int(rng.next() % UInt64(pool.count - nearest))]) }
+            if asked.isEmpty, let any = table.row(row).first { asked.append(any.ref) }
+            for ref in asked {
+                send(.rowRequest(row: UInt8(row)), to: ref.address, purpose: .maintenance, effects: &effects)
             }
         }
-        for entry in table.entries where tablePings[entry.ref.id] == nil {
+        for n in neighbourhood.prefix(2) {
+            send(.neighbourRequest, to: n.ref.address, purpose: .maintenance, effects: &effects)
+        }
+        // The neighbourhood too: it is handed to others, so a crashed member must not linger.
+        for entry in table.entries + neighbourhood where tablePings[entry.ref.id] == nil {
             sendTablePing(entry.ref, attempts: 1, now: now, effects: &effects)
         }
         // A young table is refreshed often (3 s, doubling) so proximity selection converges
@@ -75,6 +83,19 @@ extension Pastry {
                          at: now + jittered(min(settings.tableMaintenancePeriod, warmup), rng: &rng))
     }
 
+    /// The measured table and neighbourhood nodes sharing at least `digits` leading digits
+    /// with us, nearest first.
+    func nearestSharing(digits: Int) -> [NodeRef] {
+        var pool: [(ref: NodeRef, rtt: TimeSpan)] = []
+        for n in table.entries + neighbourhood {
+            guard let rtt = n.rtt, settings.base.sharedPrefixLength(local.id, n.ref.id) >= digits,
+                  !pool.contains(where: { $0.ref.id == n.ref.id }) else { continue }
+            pool.append((n.ref, rtt))
+        }
+        pool.sort { $0.rtt != $1.rtt ? $0.rtt < $1.rtt : $0.ref.id < $1.ref.id }
+        return pool.map(\.ref)
+    }
+
     /// A liveness ping to a table entry (outside the proximity budget: it keeps routing
     /// off dead hops); its pong also refreshes the entry's RTT.
     private mutating func sendTablePing(_ ref: NodeRef, attempts: Int, now: Instant, effects: inout Effects) {
@@ -83,13 +104,13 @@ extension Pastry {
         scheduleProbeCheck(at: now + settings.probeTimeout, effects: &effects)
     }
 
-    /// Table entries unanswered once are pinged again; twice, dropped from the table (and
-    /// the slot repaired). Only dropped: a node merely slow to answer (a busy upload link)
+    /// Table and neighbourhood entries unanswered once are pinged again; twice, dropped (and
+    /// a table slot repaired). Only dropped: a node merely slow to answer (a busy upload link)
     /// is not declared dead to the application; a hop that really fails still is.
     private mutating func checkTablePings(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         for id in tablePings.keys.sorted() {
             guard let p = tablePings[id], now - p.sentAt >= settings.probeTimeout else { continue }
-            if !table.contains(id) {
+            if !table.contains(id) && !neighbourhood.contains(where: { $0.ref.id == id }) {
                 tablePings[id] = nil
             } else if p.attempts < 2 {
                 sendTablePing(p.ref, attempts: p.attempts + 1, now: now, effects: &effects)

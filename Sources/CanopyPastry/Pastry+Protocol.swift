@@ -17,7 +17,12 @@ extension Pastry {
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
             let entries = table.row(Int(row)).map(\.ref)
             send(.rowReply(row: row, entries: entries), to: sender.address, purpose: .maintenance, effects: &effects)
-        case .rowReply(_, let entries):
+        case .neighbourRequest:
+            guard isJoined else { return }
+            learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
+            send(.neighbourReply(entries: neighbourhood.map(\.ref)), to: sender.address, purpose: .maintenance,
+                 effects: &effects)
+        case .rowReply(_, let entries), .neighbourReply(let entries):
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
             for ref in entries { learn(ref, direct: false, rtt: nil, compare: true, now: now, effects: &effects) }
         case .leafProbe(let sentAt, let members):

@@ -119,6 +119,7 @@ public struct Pastry: Sendable {
         case .maintenance: stats.maintenanceMessages += 1
         case .route: stats.routeMessages += 1
         }
+        stats.bytesSent += Int64(Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize).bytes)
         effects.send(.pastry(message), to: address)
     }
 

@@ -26,6 +26,9 @@ public struct PastryStats: Sendable, Hashable {
     public var maintenanceMessages = 0
     /// Routed messages and their hop acks.
     public var routeMessages = 0
+    /// Bytes on the wire of everything above (fragment headers included): an application
+    /// sharing the node's upload (SplitStream's queue model) counts them against it.
+    public var bytesSent: Int64 = 0
 
     public init() {}
 }

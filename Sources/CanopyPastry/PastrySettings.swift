@@ -19,7 +19,9 @@ public struct PastrySettings: Sendable, Hashable {
     /// every entry is pinged for liveness (the first refreshes after a join come sooner).
     public var tableMaintenancePeriod = TimeSpan.seconds(30)
     /// RTT probes allowed per maintenance period (bounds proximity-selection traffic).
-    public var pingBudget = 64
+    /// Proximity selection is only as good as the candidates measured: 64 left the nearest
+    /// ones unmeasured for minutes in a 3,000-node overlay; 256 costs ~1.5× the upkeep.
+    public var pingBudget = 256
     /// Hop acknowledgement timeout for a hop whose RTT is unknown.
     public var ackTimeout = TimeSpan.seconds(1)
     /// Added to twice the measured RTT when the hop's RTT is known.

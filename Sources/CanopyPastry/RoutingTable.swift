@@ -78,7 +78,8 @@ public struct RoutingTable: Sendable {
             return .inserted(replaced: nil)
         }
         if occupant.ref.id == candidate.ref.id {
-            if let rtt = candidate.rtt { slots[index]!.rtt = rtt }
+            // The smallest sample is kept: queueing on either upload link only ever adds delay.
+            if let rtt = candidate.rtt { slots[index]!.rtt = min(rtt, occupant.rtt ?? rtt) }
             slots[index]!.ref.address = candidate.ref.address
             return .updated
         }

@@ -36,6 +36,9 @@ public struct ScribeTopic: Sendable {
     /// This node is the top of the tree (the source for stripes, the Scribe root for groups).
     public internal(set) var isTop = false
     var lastHeardFromParent = Instant.zero
+    /// Last chunk from the parent (or its accept): a parent that answers heartbeats but
+    /// passes no data is starving us.
+    var lastDataFromParent = Instant.zero
     var pending: PendingJoin?
     /// When this node last lost its parent, for the repair-time observation.
     var lostParentAt: Instant?

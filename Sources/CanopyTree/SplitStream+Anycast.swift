@@ -4,8 +4,8 @@ import CanopyPastry
 extension SplitStream {
     /// Whether this node can adopt `requester` in tree `target` right now: Scribe anycast's
     /// predicate for the spare-capacity group.
-    func canAdopt(_ target: Int, _ requester: NodeRef, local: NodeID) -> Bool {
-        requester.id != local && spareSlots > 0 && trees[target].isAttached
+    func canAdopt(_ target: Int, _ requester: NodeRef, local: NodeID, now: Instant) -> Bool {
+        requester.id != local && hasRoom(now: now) && trees[target].isAttached
             && !trees[target].path.contains(requester.id) && !trees[target].hasChild(requester.id)
     }
 
@@ -18,7 +18,7 @@ extension SplitStream {
         let me = kbr.local
         var walk = walk
         if !walk.visited.contains(me.id) { walk.visited.append(me.id) }
-        if canAdopt(target, walk.requester, local: me.id) {
+        if canAdopt(target, walk.requester, local: me.id, now: kbr.now) {
             addChild(target, walk.requester, spare: 0, &kbr)
             return
         }
@@ -29,21 +29,24 @@ extension SplitStream {
         for child in trees[group].children.sorted(by: { $0.spare < $1.spare }) where fresh(child.ref) {
             walk.stack.append(child.ref)
         }
-        if walk.stack.count > TreeAnycast.maxStack { walk.stack.removeFirst(walk.stack.count - TreeAnycast.maxStack) }
-        if walk.visited.count < TreeAnycast.maxVisited, let next = walk.stack.popLast() {
-            kbr.send(.tree(.anycast(walk)), to: next)
+        if walk.stack.count > config.anycastStack { walk.stack.removeFirst(walk.stack.count - config.anycastStack) }
+        if walk.visited.count < config.anycastVisits, let next = walk.stack.popLast() {
+            send(.tree(.anycast(walk)), to: next, &kbr)
         } else {
-            kbr.send(.tree(.anycastFailed(group: walk.group, target: walk.target)), to: walk.requester)
+            send(.tree(.anycastFailed(group: walk.group, target: walk.target)), to: walk.requester, &kbr)
         }
     }
 
-    /// Keeps this node in the spare-capacity group exactly while it has room for a child.
+    /// Keeps this node in the spare-capacity group while it has room for a child.
     /// The source stays out: it is every orphan's last resort anyway, and its upload is
     /// the whole stream's bottleneck.
     mutating func updateSpareMembership(_ kbr: inout KBRContext) {
         guard started, !trees.isEmpty, !isSource else { return }
         let g = groupIndex
-        let wants = spareSlots > 0
+        // Hysteresis: join with room and a short queue, leave only when full or swamped, so
+        // a queue that comes and goes does not turn into a stream of group joins and leaves.
+        let wants = trees[g].member ? spareSlots > 0 && meter.backlog(at: kbr.now) <= config.shedBacklog
+                                    : hasRoom(now: kbr.now)
         guard wants != trees[g].member else { return }
         trees[g].member = wants
         if wants {

@@ -15,11 +15,10 @@ extension SplitStream {
         let stripe = topics.stripe(ofSequence: chunk.sequence)
         if trees[stripe].parent?.id == sender.id {
             trees[stripe].lastHeardFromParent = kbr.now
-        } else if !isSource, kbr.now >= trees[stripe].nextPrune {
-            // A former parent still counts us as its child: prune that edge (once a
-            // refresh period, however many chunks it sends meanwhile).
-            trees[stripe].nextPrune = kbr.now + config.refreshInterval
-            kbr.send(.tree(.leave(topic: trees[stripe].id)), to: sender)
+            trees[stripe].lastDataFromParent = kbr.now
+            lastData = kbr.now
+        } else {
+            pruneStrayParent(stripe, sender, &kbr)
         }
         guard !isSource, received.insert(chunk.sequence) else {
             kbr.observe(DuplicateChunk(sequence: chunk.sequence))
@@ -38,7 +37,7 @@ extension SplitStream {
         for pass in [true, false] {
             for c in trees[stripe].children.indices where trees[stripe].children[c].forwards == pass {
                 trees[stripe].children[c].lastSent = kbr.now
-                kbr.send(message, to: trees[stripe].children[c].ref)
+                send(message, to: trees[stripe].children[c].ref, &kbr)
             }
         }
     }

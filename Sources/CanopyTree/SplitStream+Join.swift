@@ -18,25 +18,30 @@ extension SplitStream {
     /// Group topics only ever route.
     mutating func beginJoin(_ i: Int, attempt: Int, _ kbr: inout KBRContext) {
         guard let info else { return }
-        trees[i].pending = PendingJoin(attempt: attempt, deadline: kbr.now + config.joinTimeout)
+        // Each full round of the ladder that failed waits longer (up to 4x), so a crowd of
+        // orphans backs off instead of flooding the overlay with joins.
+        let backoff = config.joinTimeout * Int64(1 + min(attempt / 4, 3))
+        trees[i].pending = PendingJoin(attempt: attempt, deadline: kbr.now + backoff)
         let me = kbr.local
         let join = TreeJoin(topic: trees[i].id, joiner: me, budget: config.pushDownBudget,
                             spare: UInt16(min(spareSlots, Int(UInt16.max))),
                             children: UInt8(min(trees[i].children.count, 255)))
         guard let stripe = trees[i].stripe else {
-            kbr.route(trees[i].id, .tree(.join(join)))
+            route(trees[i].id, .tree(.join(join)), &kbr)
             return
         }
-        let step = [0, 0, 1, 2][attempt % 4]
+        // Only a forwarder (it brings a subtree) asks the source, which can make room for it;
+        // a leaf asking would only add load on the one link every stripe depends on.
+        let step = min([0, 0, 1, 2][attempt % 4], trees[i].children.isEmpty ? 1 : 2)
         if step > 0 { kbr.observe(TreeJoinEscalated(stripe: stripe, attempt: step)) }
         switch step {
         case 0:
-            kbr.route(trees[i].id, .tree(.join(join)))
+            route(trees[i].id, .tree(.join(join)), &kbr)
         case 1:
-            kbr.route(trees[groupIndex].id, .tree(.anycast(TreeAnycast(group: trees[groupIndex].id,
-                                                                        target: trees[i].id, requester: me))))
+            route(trees[groupIndex].id, .tree(.anycast(TreeAnycast(group: trees[groupIndex].id,
+                                                                     target: trees[i].id, requester: me))), &kbr)
         default:
-            kbr.send(.tree(.join(join)), to: info.source)
+            send(.tree(.join(join)), to: info.source, &kbr)
         }
     }
 
@@ -54,8 +59,11 @@ extension SplitStream {
             return .stop
         }
         guard trees[i].stripe != nil else { return handleGroupJoin(i, join, via: arrival, &kbr) }
+        // A node without upload can place nobody: a join handed to it dies here quietly (the
+        // joiner's timeout moves it on), which costs its thin link nothing.
+        if arrival == .direct && bound == 0 && !trees[i].hasChild(join.joiner.id) { return .stop }
         if trees[i].hasChild(join.joiner.id) {
-            kbr.send(.tree(.accept(topic: join.topic, path: trees[i].pathForChildren(self: me.id))), to: join.joiner)
+            send(.tree(.accept(topic: join.topic, path: trees[i].pathForChildren(self: me.id))), to: join.joiner, &kbr)
             return .stop
         }
         // A node forwards only in its own stripe (the one whose digit it shares) when joins
@@ -63,20 +71,26 @@ extension SplitStream {
         let own = isSource || DigitBase.hex.sharedPrefixLength(me.id, join.topic) > 0
         let able = own && (trees[i].isAttached || trees[i].pending != nil) && bound > 0
             && !trees[i].path.contains(join.joiner.id)
-        if able && (spareSlots > 0 || sourceMakesRoom(joinerForwards: join.children > 0, &kbr)) {
+        if able && (hasRoom(now: kbr.now) || sourceMakesRoom(joinerForwards: join.children > 0, &kbr)) {
             addChild(i, join.joiner, spare: Int(join.spare), &kbr)
             return .stop
         }
         // The source hands nobody down: its children are the stripes' tops, and a leaf
         // that reaches it while it is full finds spare capacity by anycast instead.
         if able && !isSource && pushDown(i, join, &kbr) { return .stop }
+        if own && bound > 0 && !isSource && passAlongStripe(i, join, &kbr) { return .stop }
         switch arrival {
         case .routed:
             return .proceed
         case .root:
             passToSource(join, &kbr)
+        case .direct where isSource && join.children == 0:
+            // A full source does not answer leaves: every failed join ends here, and a
+            // refusal each would load the one link every stripe depends on. The leaf's own
+            // timeout moves it on to the spare-capacity group.
+            break
         case .direct:
-            kbr.send(.tree(.reject(topic: join.topic, handedDown: false)), to: join.joiner)
+            send(.tree(.reject(topic: join.topic, handedDown: false)), to: join.joiner, &kbr)
         }
         return .stop
     }
@@ -88,16 +102,16 @@ extension SplitStream {
             trees[i].pending = nil
             trees[i].path = []
         } else if !isSource, let info {
-            kbr.send(.tree(.join(join)), to: info.source)
+            send(.tree(.join(join)), to: info.source, &kbr)
         }
     }
 
     /// A root that cannot feed a joiner hands it to the source (the root of every stripe's data).
     mutating func passToSource(_ join: TreeJoin, _ kbr: inout KBRContext) {
         if isSource || info == nil {
-            kbr.send(.tree(.reject(topic: join.topic, handedDown: false)), to: join.joiner)
+            send(.tree(.reject(topic: join.topic, handedDown: false)), to: join.joiner, &kbr)
         } else if let info {
-            kbr.send(.tree(.join(join)), to: info.source)
+            send(.tree(.join(join)), to: info.source, &kbr)
         }
     }
 
@@ -111,7 +125,7 @@ extension SplitStream {
             trees[i].children.append(TreeChild(ref: join.joiner, lastHeard: kbr.now, lastSent: kbr.now,
                                                forwards: false, spare: 0))
         }
-        kbr.send(.tree(.accept(topic: join.topic, path: [])), to: join.joiner)
+        send(.tree(.accept(topic: join.topic, path: [])), to: join.joiner, &kbr)
         if !trees[i].isAttached && trees[i].pending == nil {
             if arrival == .root {
                 trees[i].isTop = true
@@ -130,7 +144,7 @@ extension SplitStream {
         for j in (0..<stripeCount).sorted(by: { trees[$0].children.count > trees[$1].children.count }) {
             guard let c = trees[j].children.lastIndex(where: { !$0.forwards }) else { continue }
             let evicted = trees[j].children.remove(at: c)
-            kbr.send(.tree(.reject(topic: trees[j].id, handedDown: false)), to: evicted.ref)
+            send(.tree(.reject(topic: trees[j].id, handedDown: false)), to: evicted.ref, &kbr)
             return true
         }
         return false
@@ -138,7 +152,7 @@ extension SplitStream {
 
     mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, _ kbr: inout KBRContext) {
         trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: false, spare: spare))
-        kbr.send(.tree(.accept(topic: trees[i].id, path: trees[i].pathForChildren(self: kbr.local.id))), to: child)
+        send(.tree(.accept(topic: trees[i].id, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
         updateSpareMembership(&kbr)
     }
 
@@ -162,13 +176,29 @@ extension SplitStream {
         guard let target = pushDownTarget(i, excluding: victim.id, &kbr) else { return false }
         if victim.id != join.joiner.id {
             trees[i].children.removeAll { $0.ref.id == victim.id }
-            kbr.send(.tree(.reject(topic: topic, handedDown: true)), to: victim)
+            send(.tree(.reject(topic: topic, handedDown: true)), to: victim, &kbr)
             addChild(i, join.joiner, spare: Int(join.spare), &kbr)
         }
-        kbr.send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: join.budget - 1, spare: victimSpare,
-                                      children: victim.id == join.joiner.id ? join.children : 0))), to: target)
+        send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: join.budget - 1, spare: victimSpare,
+                                      children: victim.id == join.joiner.id ? join.children : 0))), to: target, &kbr)
         // Count the slot as taken until the child's next refresh says otherwise.
         if let c = trees[i].childIndex(target.id), trees[i].children[c].spare > 0 { trees[i].children[c].spare -= 1 }
+        return true
+    }
+
+    /// Nobody here can take the joiner: hand it to a random node of the stripe's own digit
+    /// from the leaf set (ids next to ours share our first digit), so the search stays among
+    /// the nodes that forward this stripe instead of running to the root or the spare group.
+    mutating func passAlongStripe(_ i: Int, _ join: TreeJoin, _ kbr: inout KBRContext) -> Bool {
+        guard join.budget > 0 else { return false }
+        let topic = trees[i].id
+        let candidates = kbr.leafSet.members.filter {
+            DigitBase.hex.sharedPrefixLength($0.id, topic) > 0 && $0.id != join.joiner.id && !trees[i].path.contains($0.id)
+        }
+        guard !candidates.isEmpty else { return false }
+        let next = candidates[Int(kbr.rng.next() % UInt64(candidates.count))]
+        send(.tree(.join(TreeJoin(topic: topic, joiner: join.joiner, budget: join.budget - 1, spare: join.spare,
+                                  children: join.children))), to: next, &kbr)
         return true
     }
 
@@ -201,7 +231,7 @@ extension SplitStream {
         let isStripe = trees[i].stripe != nil
         if isStripe && (path.contains(me) || path.count >= TreeMessage.maxPath) {
             // The offer would close a loop (or the tree is absurdly deep): refuse and look again.
-            kbr.send(.tree(.leave(topic: topic)), to: parent)
+            send(.tree(.leave(topic: topic)), to: parent, &kbr)
             if trees[i].parent?.id == parent.id { parentLost(i, &kbr) }
             return
         }
@@ -215,13 +245,14 @@ extension SplitStream {
         }
         let wanted = trees[i].member || !trees[i].children.isEmpty
         guard trees[i].parent == nil, !trees[i].isTop, wanted else {
-            kbr.send(.tree(.leave(topic: topic)), to: parent)
+            send(.tree(.leave(topic: topic)), to: parent, &kbr)
             return
         }
         trees[i].parent = parent
         trees[i].path = path
         trees[i].pending = nil
         trees[i].lastHeardFromParent = kbr.now
+        trees[i].lastDataFromParent = kbr.now
         if let lost = trees[i].lostParentAt, let stripe = trees[i].stripe {
             kbr.observe(TreeRepaired(stripe: stripe, duration: kbr.now - lost))
         }
@@ -232,7 +263,7 @@ extension SplitStream {
     /// Tells every child this node's new path, so loop checks below stay current.
     mutating func announcePath(_ i: Int, _ kbr: inout KBRContext) {
         let path = trees[i].pathForChildren(self: kbr.local.id)
-        for child in trees[i].children { kbr.send(.tree(.accept(topic: trees[i].id, path: path)), to: child.ref) }
+        for child in trees[i].children { send(.tree(.accept(topic: trees[i].id, path: path)), to: child.ref, &kbr) }
     }
 
     mutating func handleReject(topic: NodeID, handedDown: Bool, from sender: NodeRef, _ kbr: inout KBRContext) {
@@ -273,7 +304,7 @@ extension SplitStream {
     /// A pure forwarder with no children left leaves its tree (Scribe's prune).
     mutating func pruneIfUseless(_ i: Int, _ kbr: inout KBRContext) {
         guard !trees[i].member, trees[i].children.isEmpty, !isSource else { return }
-        if let parent = trees[i].parent { kbr.send(.tree(.leave(topic: trees[i].id)), to: parent) }
+        if let parent = trees[i].parent { send(.tree(.leave(topic: trees[i].id)), to: parent, &kbr) }
         trees[i].parent = nil
         trees[i].pending = nil
         trees[i].isTop = false

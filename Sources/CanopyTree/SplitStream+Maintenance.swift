@@ -6,6 +6,7 @@ extension SplitStream {
     /// children are dropped, idle child edges get a heartbeat, and parents get refreshes.
     mutating func tick(_ kbr: inout KBRContext) {
         guard started else { return }
+        syncMeter(kbr)
         let now = kbr.now
         var heartbeats: [NodeID: (ref: NodeRef, topics: [NodeID])] = [:]
         for i in trees.indices {
@@ -13,10 +14,19 @@ extension SplitStream {
             let parentTimeout = isGroup ? config.groupParentTimeout : config.parentTimeout
             if let parent = trees[i].parent, now - trees[i].lastHeardFromParent > parentTimeout {
                 // It may be alive but swamped: say goodbye so it does not feed us twice later.
-                kbr.send(.tree(.leave(topic: trees[i].id)), to: parent)
+                send(.tree(.leave(topic: trees[i].id)), to: parent, &kbr)
                 parentLost(i, &kbr, since: trees[i].lastHeardFromParent)
+            } else if let parent = trees[i].parent, isStarving(i, now: now) {
+                send(.tree(.leave(topic: trees[i].id)), to: parent, &kbr)
+                parentLost(i, &kbr, since: trees[i].lastDataFromParent)
             } else if trees[i].parent == nil, let pending = trees[i].pending, now >= pending.deadline {
-                beginJoin(i, attempt: pending.attempt + 1, &kbr)
+                // A new attempt would wait behind our own queue: let the queue drain first.
+                let backlog = meter.backlog(at: now)
+                if backlog > config.shedBacklog {
+                    trees[i].pending?.deadline = now + backlog
+                } else {
+                    beginJoin(i, attempt: pending.attempt + 1, &kbr)
+                }
             }
             let before = trees[i].children.count
             trees[i].children.removeAll { now - $0.lastHeard > config.childTimeout }
@@ -29,13 +39,37 @@ extension SplitStream {
         }
         for id in heartbeats.keys.sorted() {
             let entry = heartbeats[id]!
-            kbr.send(.tree(.heartbeat(topics: entry.topics)), to: entry.ref)
+            send(.tree(.heartbeat(topics: entry.topics)), to: entry.ref, &kbr)
         }
+        shedIfSwamped(&kbr)
         if now >= nextRefresh {
             nextRefresh = now + config.refreshInterval
             sendRefreshes(&kbr)
         }
         updateSpareMembership(&kbr)
+    }
+
+    /// Drops one leaf child (from the stripe with the most children) while the upload
+    /// queue is too long; the child re-joins elsewhere at once.
+    mutating func shedIfSwamped(_ kbr: inout KBRContext) {
+        guard meter.backlog(at: kbr.now) > config.shedBacklog else { return }
+        let stripes = (0..<stripeCount).sorted { trees[$0].children.count > trees[$1].children.count }
+        for i in stripes {
+            guard let c = trees[i].children.lastIndex(where: { !$0.forwards }) else { continue }
+            let child = trees[i].children.remove(at: c)
+            send(.tree(.reject(topic: trees[i].id, handedDown: false)), to: child.ref, &kbr)
+            return
+        }
+    }
+
+    /// A stripe whose parent sends heartbeats but no chunks while the others flow.
+    func isStarving(_ i: Int, now: Instant) -> Bool {
+        guard trees[i].stripe != nil, let lastData else { return false }
+        // Deeper nodes wait longer (half a parent timeout a level): when a stripe starves
+        // high up, the highest starving node re-joins first and its subtree is fed again
+        // before the nodes below give up their parents too.
+        let patience = config.starvationTimeout + TimeSpan(micros: config.parentTimeout.micros / 2 * Int64(trees[i].depth))
+        return now - trees[i].lastDataFromParent > patience && now - lastData < config.parentTimeout
     }
 
     /// One refresh per parent, covering every topic this node has under it.
@@ -49,7 +83,7 @@ extension SplitStream {
         let spare = UInt16(min(spareSlots, Int(UInt16.max)))
         for id in byParent.keys.sorted() {
             let entry = byParent[id]!
-            kbr.send(.tree(.refresh(TreeRefresh(spare: spare, topics: entry.loads))), to: entry.ref)
+            send(.tree(.refresh(TreeRefresh(spare: spare, topics: entry.loads))), to: entry.ref, &kbr)
         }
     }
 
@@ -59,9 +93,18 @@ extension SplitStream {
             if trees[i].parent?.id == parent.id {
                 trees[i].lastHeardFromParent = kbr.now
             } else {
-                kbr.send(.tree(.leave(topic: topic)), to: parent)
+                pruneStrayParent(i, parent, &kbr)
             }
         }
+    }
+
+    /// A former parent still counts this node as its child (our leave is late or lost):
+    /// tell it again, at most once a child timeout per tree (by then it drops us anyway, as
+    /// we send it no refreshes), so a flood of its data never turns into a flood of leaves.
+    mutating func pruneStrayParent(_ i: Int, _ sender: NodeRef, _ kbr: inout KBRContext) {
+        guard !isSource, kbr.now >= trees[i].nextPrune else { return }
+        trees[i].nextPrune = kbr.now + config.childTimeout
+        send(.tree(.leave(topic: trees[i].id)), to: sender, &kbr)
     }
 
     mutating func handleRefresh(_ refresh: TreeRefresh, from child: NodeRef, _ kbr: inout KBRContext) {
@@ -71,8 +114,16 @@ extension SplitStream {
                 trees[i].children[c].lastHeard = kbr.now
                 trees[i].children[c].forwards = load.children > 0
                 trees[i].children[c].spare = Int(refresh.spare)
+            } else if trees[i].stripe != nil, trees[i].isAttached, hasRoom(now: kbr.now),
+                      !trees[i].path.contains(child.id) {
+                // Dropped as silent (its refreshes were late), yet it still counts on us: take
+                // it back rather than send it through a whole new join.
+                trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now,
+                                                   forwards: load.children > 0, spare: Int(refresh.spare)))
+                send(.tree(.accept(topic: load.topic, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
+                updateSpareMembership(&kbr)
             } else {
-                kbr.send(.tree(.reject(topic: load.topic, handedDown: false)), to: child)
+                send(.tree(.reject(topic: load.topic, handedDown: false)), to: child, &kbr)
             }
         }
     }

@@ -30,6 +30,11 @@ public struct SplitStream: KBRApplication {
     var overlayIsReady = false
     var started = false
     var nextRefresh = Instant.zero
+    /// When the last chunk arrived from any parent: tells a starving stripe from a stream
+    /// that has not started (or has stopped).
+    var lastData: Instant?
+    var meter: UploadMeter
+    var overlayBytesCounted: Int64 = 0
 
     static let tickTimer = TimerKey(kind: 0x7472_0001)
 
@@ -41,6 +46,7 @@ public struct SplitStream: KBRApplication {
         self.isSource = isSource
         self.uploadKbps = uploadKbps
         self.modeledVerification = modeledVerification
+        meter = UploadMeter(uploadKbps: uploadKbps > 0 ? uploadKbps : config.controlFloorKbps)
         if let info { adopt(info: info) }
     }
 
@@ -59,6 +65,10 @@ public struct SplitStream: KBRApplication {
     public var usedSlots: Int { trees.dropLast().reduce(0) { $0 + $1.children.count } }
     public var bound: Int { capacity?.bound ?? 0 }
     public var spareSlots: Int { max(0, bound - usedSlots) }
+    /// A free slot and a short upload queue: only then does this node take a child.
+    func hasRoom(now: Instant) -> Bool {
+        spareSlots > 0 && meter.backlog(at: now) < config.admissionBacklog
+    }
     /// Stripes in which this node forwards to at least one child.
     public var interiorStripes: Int { trees.dropLast().reduce(0) { $0 + ($1.children.isEmpty ? 0 : 1) } }
 
@@ -125,15 +135,39 @@ public struct SplitStream: KBRApplication {
     public mutating func forward(_ payload: inout Message, route: RouteInfo, nextHop: NodeRef,
                                  kbr: inout KBRContext) -> ForwardDecision {
         guard route.previousHop != nil, case .tree(let message) = payload else { return .proceed }
+        let decision: ForwardDecision
         switch message {
         case .join(let join):
-            return handleJoin(join, via: .routed, &kbr)
-        case .anycast(let walk):
-            guard !trees.isEmpty, isInTree(groupIndex) else { return .proceed }
+            decision = handleJoin(join, via: .routed, &kbr)
+        case .anycast(let walk) where !trees.isEmpty && isInTree(groupIndex):
             runAnycast(walk, &kbr)
-            return .stop
+            decision = .stop
         default:
-            return .proceed
+            decision = .proceed
+        }
+        return decision
+    }
+
+    /// Every message the tree layer sends goes through here, so the upload model sees it
+    /// (with whatever the overlay sent since the last look).
+    mutating func send(_ message: Message, to node: NodeRef, _ kbr: inout KBRContext) {
+        syncMeter(kbr)
+        meter.record(message, now: kbr.now)
+        kbr.send(message, to: node)
+    }
+
+    /// Routed messages are sent by the overlay, whose bytes `syncMeter` picks up.
+    mutating func route(_ key: NodeID, _ message: Message, _ kbr: inout KBRContext) {
+        kbr.route(key, message)
+    }
+
+    /// Adds the overlay's bytes since the last call (probes, replies, routing hops, ours
+    /// and others' routed messages) to the upload model.
+    mutating func syncMeter(_ kbr: KBRContext) {
+        let sent = kbr.overlayBytesSent
+        if sent > overlayBytesCounted {
+            meter.record(bytes: Int(sent - overlayBytesCounted), now: kbr.now)
+            overlayBytesCounted = sent
         }
     }
 
@@ -151,7 +185,7 @@ public struct SplitStream: KBRApplication {
         case .stream(.chunk(let chunk)):
             handleChunk(chunk, from: sender, &kbr)
         case .stream(.infoRequest):
-            if let info { kbr.send(.stream(.info(info)), to: sender) }
+            if let info { send(.stream(.info(info)), to: sender, &kbr) }
         case .stream(.info(let announced)):
             guard info == nil, sender.address == bootstrap else { return }
             if !modeledVerification && ChunkAuthenticator(info: announced) == nil { return }
@@ -189,9 +223,9 @@ public struct SplitStream: KBRApplication {
     /// than after a timeout.
     mutating func leaveAll(_ kbr: inout KBRContext) {
         for i in trees.indices {
-            if let parent = trees[i].parent { kbr.send(.tree(.leave(topic: trees[i].id)), to: parent) }
+            if let parent = trees[i].parent { send(.tree(.leave(topic: trees[i].id)), to: parent, &kbr) }
             for child in trees[i].children {
-                kbr.send(.tree(.reject(topic: trees[i].id, handedDown: false)), to: child.ref)
+                send(.tree(.reject(topic: trees[i].id, handedDown: false)), to: child.ref, &kbr)
             }
             trees[i].parent = nil
             trees[i].children = []

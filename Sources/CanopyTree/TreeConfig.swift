@@ -12,6 +12,19 @@ public struct TreeConfig: Sendable, Hashable {
     /// Share of the upload that data may use; the rest is left for control traffic, so a
     /// node at its bound does not build an ever-growing upload queue.
     public var uploadHeadroom: Double = 0.9
+    /// Upload kept for control traffic whatever the share above leaves: heartbeats,
+    /// refreshes, joins and the overlay's own probes and routing cost roughly this much on
+    /// every node, so a node with a small upload must not fill it with children.
+    public var controlReserveKbps: Double = 32
+    /// A node takes a new child only while its upload queue (as it models it from what it
+    /// sent) would delay a message by less than this.
+    public var admissionBacklog: TimeSpan = .milliseconds(Int64(150))
+    /// A node whose queue stays longer than this sheds one leaf child a tick, which re-joins
+    /// elsewhere: a long queue delays every child's stream, not just the newest one's.
+    public var shedBacklog: TimeSpan = .seconds(1)
+    /// What a node that offers no upload can still send (control only), for its queue model:
+    /// a phone or a NATed peer still sends joins and refreshes, just slowly.
+    public var controlFloorKbps: Double = 32
     /// The source's share: it also answers every fallback join and bootstraps the overlay,
     /// and a backlog on its link delays every stripe at once.
     public var sourceUploadHeadroom: Double = 0.6
@@ -21,17 +34,28 @@ public struct TreeConfig: Sendable, Hashable {
     public var heartbeatInterval: TimeSpan = .milliseconds(Int64(500))
     /// A child that hears nothing (data or heartbeat) from its parent for this long re-joins.
     public var parentTimeout: TimeSpan = .seconds(2)
+    /// A child whose parent is alive but has passed no data in a stripe for this long, while
+    /// other stripes flow, re-joins: the parent's own supply is broken. Longer than
+    /// `parentTimeout`, so after a crash the orphan at the top of a subtree repairs it
+    /// before its descendants give up.
+    public var starvationTimeout: TimeSpan = .seconds(4)
     /// How often a child tells each parent it is still there.
     public var refreshInterval: TimeSpan = .seconds(3)
     /// A parent drops a child it has not heard from for this long (frees the slot).
-    public var childTimeout: TimeSpan = .seconds(8)
+    public var childTimeout: TimeSpan = .seconds(12)
     /// How long a join attempt may wait for an answer before the next kind of attempt.
     public var joinTimeout: TimeSpan = .milliseconds(Int64(1500))
     /// Group trees (the spare-capacity group) carry no data: slower heartbeats suffice.
     public var groupHeartbeatInterval: TimeSpan = .seconds(2)
     public var groupParentTimeout: TimeSpan = .seconds(6)
-    /// How many times a join may be handed down from a full parent to one of its children.
-    public var pushDownBudget: UInt8 = 3
+    /// How many times a join may be handed on from a node that cannot take it: down to one
+    /// of its children, or along to a node of the stripe's digit in its leaf set.
+    public var pushDownBudget: UInt8 = 8
+    /// An anycast walk visits at most this many group members and carries at most this many
+    /// yet-to-visit nodes (within the wire limits): every hop carries both lists, so a long
+    /// walk costs the relays more than it is likely to find.
+    public var anycastVisits = 8
+    public var anycastStack = 6
 
     public init() {}
 }
@@ -53,8 +77,8 @@ public struct ForwardingCapacity: Sendable, Hashable {
         let wire = Fragmenter.wireCost(envelopeSize: WireHeader.size + StreamMessage.chunkBodySize(payloadBytes: payload)).bytes
         perChildKbps = Double(wire) * 8 / chunkSeconds / 1000 / Double(config.stripes)
         let share = isSource ? config.sourceUploadHeadroom : config.uploadHeadroom
-        bound = Self.bound(uploadKbps: uploadKbps * share, perChildKbps: perChildKbps,
-                           maxChildren: config.maxChildren)
+        let forData = min(uploadKbps * share, uploadKbps - config.controlReserveKbps)
+        bound = Self.bound(uploadKbps: forData, perChildKbps: perChildKbps, maxChildren: config.maxChildren)
     }
 
     /// Children over all stripes this node may have, never exceeded.

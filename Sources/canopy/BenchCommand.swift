@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
 
 /// Options every bench shares: which network, which seed, where the files go.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "Peers in the simulated audience (ignored with --scenario's own \"nodes\" unless given).")
+    @Option(help: "Nodes, the source included (default 1000; 50 with --real; overrides the scenario's).")
     var nodes: Int?
 
     @Option(help: "A base scenario file; its mode is replaced by each mode in turn.")
@@ -24,24 +24,38 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Chunk duration in ms for the default scenario.")
     var chunkMs: Double = 200
 
-    @Option(help: "Seconds of stream for the default scenario.")
-    var seconds: Double = 60
+    @Option(help: "Seconds of stream (default 60; 20 with --real; overrides the scenario's).")
+    var seconds: Double?
+
+    @Option(help: "Seconds over which peers join before the stream starts (default 10; 1 with --real; overrides the scenario's).")
+    var joinOver: Double?
+
+    @Option(help: "Multiply every peer's upload capacity by this (default 1, so the audience has 1.5× the upload it needs; 3 with --real).")
+    var uploadScale: Double?
 
     @Option(help: "Folder for results.json, report.md and the plots.")
     var out: String = "bench-out"
 
-    func base() throws -> Scenario {
+    /// The scenario every mode runs. `real`: the defaults of a loopback run (fewer
+    /// seconds, faster joins, more upload), which the flags still override.
+    func base(real: Bool = false) throws -> Scenario {
         guard nodes.map({ $0 >= 2 }) ?? true else { throw ValidationError("--nodes must be at least 2") }
         guard chunkMs >= 5, chunkMs <= 5000 else { throw ValidationError("--chunk-ms must be between 5 and 5000") }
+        guard seconds.map({ $0 > 0 && $0 <= 3600 }) ?? true else { throw ValidationError("--seconds must be above 0 and at most 3600") }
+        guard joinOver.map({ $0 >= 0 && $0 <= 3600 }) ?? true else { throw ValidationError("--join-over must be between 0 and 3600 seconds") }
+        guard uploadScale.map({ $0 > 0 && $0 <= 1000 }) ?? true else { throw ValidationError("--upload-scale must be above 0 and at most 1000") }
         var base: Scenario
         if let scenario {
             base = try Scenario.load(path: scenario)
+            if let seconds { base.stream.seconds = seconds }
+            if let joinOver { base.joinOverSeconds = joinOver }
         } else {
-            base = try Scenario.parse(BenchScenario.defaultText(nodes: nodes ?? 1000, seed: seed ?? 7,
-                                                               chunkMs: chunkMs, seconds: seconds))
+            base = try Scenario.parse(BenchScenario.defaultText(nodes: nodes ?? (real ? 50 : 1000), seed: seed ?? 7, chunkMs: chunkMs,
+                                                               seconds: seconds ?? (real ? 20 : 60), joinOverSeconds: joinOver ?? (real ? 1 : 10)))
         }
         if let nodes { base.nodes = nodes }
         if let seed { base.seed = seed }
+        BenchScenario.scaleUploads(&base, by: uploadScale ?? (real ? 3 : 1))
         base.lookups = 0
         return base
     }
@@ -97,9 +111,4 @@ func writeFile(_ text: String, to url: URL) throws {
     guard FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8)) else {
         throw ValidationError("cannot write \(url.path) (check the folder is writable)")
     }
-}
-
-func benchStatus(_ text: String) {
-    guard isatty(STDERR_FILENO) == 1 else { return }
-    FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
 }

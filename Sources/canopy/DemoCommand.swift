@@ -27,13 +27,14 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("out-dir"), help: "Directory for the listeners' WAV files.")
     var outDir = "demo-out"
 
-    @Option(name: .customLong("playout-delay"), help: "Listeners' playout delay in milliseconds.")
-    var playoutDelay = 500
+    @Option(name: .customLong("playout-delay"), help: "Listeners' playout delay in milliseconds (default: 1500 for mesh with donet, else 500).")
+    var playoutDelayOption: Int?
 
 
     func run() async throws {
         try await CLI.run("demo") {
             let (mode, scheduler, bitrate) = try stream.resolved()
+            let playoutDelay = playoutDelayOption ?? StreamOptions.defaultPlayoutMs(mode: mode, scheduler: scheduler)
             guard (1...200).contains(listeners) else { throw CLIError("bad --listeners \(listeners) — use 1 to 200") }
             guard seconds > 0, seconds <= 3_600 else { throw CLIError("bad --seconds \(seconds) — use a duration up to 3600") }
             guard (20...10_000).contains(playoutDelay) else { throw CLIError("bad --playout-delay \(playoutDelay) — use 20 to 10000 ms") }

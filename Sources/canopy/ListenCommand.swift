@@ -23,7 +23,7 @@ struct ListenCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Where the audio goes: FILE.wav, FILE.opus/.ogg (received packets, not re-encoded), or - for raw s16le 48 kHz stereo on stdout.")
     var output: String?
 
-    @Option(name: .customLong("playout-delay"), help: "Play each chunk this many milliseconds after the source generated it.")
+    @Option(name: .customLong("playout-delay"), help: "Play each chunk this many milliseconds after the source generated it (a DONet mesh wants about 1500).")
     var playoutDelay = 500
 
     @Option(name: .customLong("upload-kbps"), help: "Upload limit in kbit/s (default: unlimited).")

@@ -13,8 +13,10 @@ struct TradeoffCommand: ParsableCommand {
     func run() throws {
         let folder = try options.outputFolder()
         let sweep = TradeoffSweep(base: try options.base())
-        let json = try sweep.run { index, total, label in benchStatus("point \(index + 1)/\(total): \(label)") }
-        benchStatus("")
+        let status = StatusLine()
+        let started = Date()
+        let json = try sweep.run { index, total, label in status.show("point \(index + 1)/\(total): \(label)") }
+        status.clear()
         try writeFile(json.serialized() + "\n", to: folder.appendingPathComponent("tradeoff.json"))
         print("| series | point | control overhead | delay p50 (ms) | delay p90 (ms) |")
         print("|---|---|---:|---:|---:|")
@@ -25,6 +27,7 @@ struct TradeoffCommand: ParsableCommand {
         }
         for plot in Plotter.draw("tradeoff", folder: folder) { print("plot: \(plot)") }
         print("results: \(folder.appendingPathComponent("tradeoff.json").path)")
+        print(String(format: "wall time: %.0f s", Date().timeIntervalSince(started)))
     }
 }
 

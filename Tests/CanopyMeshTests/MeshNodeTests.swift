@@ -60,7 +60,9 @@ final class MeshNodeTests: XCTestCase {
 
     func testASupplierServesWithinItsUploadAndRefusesTheRest() {
         // 96 kbit/s and an 800 ms queue: one 1,800-byte data message takes about 150 ms.
-        var h = Harness.peer(upload: 96, partners: [(2, MeshFixtures.status(spare: 0, held: []))])
+        var config = MeshConfig()
+        config.maxQueue = .seconds(0.8)
+        var h = Harness.peer(upload: 96, config: config, partners: [(2, MeshFixtures.status(spare: 0, held: []))])
         for s in UInt32(0)..<10 { h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 3) }
         var sent = h.receive(.request(Array(0..<10)), from: 2)
         guard case .refuse(let refused) = sent.meshSends.first(where: { if case .refuse = $0.0 { true } else { false } })?.0 else {
@@ -137,9 +139,12 @@ final class MeshNodeTests: XCTestCase {
     }
 
     func testTheSourcePushesEachChunkToAFewPartnersInRotation() {
-        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 2_000))
+        var config = MeshConfig()
+        config.sourcePush = 3
+        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 2_000, config: config))
         h.run(.command(.join(bootstrap: nil)))
         for index in 1...6 { h.receive(.partnerRequest(MeshFixtures.status(spare: index == 6 ? 0 : 100, held: [])), from: index) }
+        XCTAssertEqual(h.node.partnerAddresses.map(\.simulatedIndex), [1, 2, 3, 4, 5], "a node that cannot forward is refused")
         var pushed: [[Int]] = []
         for s in UInt32(0)..<3 {
             h.advance(.seconds(0.2))
@@ -149,5 +154,67 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(pushed.map(\.count), [3, 3, 3])
         XCTAssertFalse(pushed.joined().contains(6), "a node that cannot forward is not pushed to")
         XCTAssertNotEqual(pushed[0], pushed[1], "rotation spreads the load")
+    }
+
+    func testTwoNodesWithoutUploadDoNotPartner() {
+        var h = Harness.peer(upload: 0, partners: [])
+        guard case .partnerRefuse = h.receive(.partnerRequest(MeshFixtures.status(spare: 0, held: [])), from: 5).meshSends.last?.0 else {
+            return XCTFail("a node that cannot serve us was taken as a partner")
+        }
+        guard case .partnerAccept = h.receive(.partnerRequest(MeshFixtures.status(spare: 100, held: [])), from: 6).meshSends.last?.0 else {
+            return XCTFail("a supplier was refused")
+        }
+        XCTAssertEqual(h.node.partnerAddresses.map(\.simulatedIndex), [6])
+    }
+
+    func testForwardingPartnersAreServedFirstNewestFirstThenTheRestOldestFirst() {
+        var h = Harness.peer(upload: 96, partners: [(2, MeshFixtures.status(spare: 0, held: [])),
+                                                   (3, MeshFixtures.status(spare: 100, held: []))])
+        for s in UInt32(0)..<10 { h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 9) }
+        var sent = h.receive(.request([0]), from: 3)  // leaves at once: the link is busy for ~150 ms
+        sent += h.receive(.request([1, 2]), from: 2)
+        sent += h.receive(.request([3, 8]), from: 3)
+        var order: [String] = []
+        for _ in 0..<10 {
+            order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { "\(c.sequence)→\($0.1)" } else { nil } }
+            guard let wake = sent.timer(MeshNode.uploadTimer) else { break }
+            h.now = wake
+            sent = h.run(.timer(MeshNode.uploadTimer))
+        }
+        XCTAssertEqual(order, ["0→3", "8→3", "3→3", "1→2", "2→2"])
+    }
+
+    func testWorkPushedBackPastTheAskersPatienceIsRefused() {
+        var h = Harness.peer(upload: 96, partners: [(2, MeshFixtures.status(spare: 0, held: [])),
+                                                   (3, MeshFixtures.status(spare: 100, held: []))])
+        for s in UInt32(0)..<30 { h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 9) }
+        var sent = h.receive(.request([0]), from: 2)
+        sent += h.receive(.request([20]), from: 2)
+        sent += h.receive(.request(Array(1..<15)), from: 3)  // ~2 s of work for a forwarding partner
+        var toTwo: [UInt32] = [], refusedToTwo: [UInt32] = []
+        for _ in 0..<40 {
+            for (message, to) in sent.meshSends where to == 2 {
+                if case .data(let c, _) = message { toTwo.append(c.sequence) }
+                if case .refuse(let seqs) = message { refusedToTwo += seqs }
+            }
+            guard let wake = sent.timer(MeshNode.uploadTimer) else { break }
+            h.now = wake
+            sent = h.run(.timer(MeshNode.uploadTimer))
+        }
+        XCTAssertEqual(toTwo, [0], "chunk 0 left at once; chunk 20 waited behind the forwarding partner's work")
+        XCTAssertEqual(refusedToTwo, [20], "refused once it had waited most of a request timeout, not sent late")
+    }
+
+    func testANodeThatFellBehindSkipsChunksTooOldToPlay() {
+        var config = MeshConfig()
+        config.window = .seconds(2)
+        var h = Harness.peer(config: config, partners: [])
+        h.receive(.data(MeshFixtures.chunk(5), status: nil), from: 9)  // generated 1.0 s, arrives at once
+        h.advance(.seconds(4))
+        h.receive(.partnerAccept(MeshFixtures.status(spare: 200, held: Array(6...20))), from: 2)
+        h.advance(config.scheduleDelay)
+        let asked = h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2)
+        // Chunk 15 was generated at 3.0 s, two seconds (the window) before now; 11...14 are older.
+        XCTAssertEqual(asked.sorted(), Array(15...20))
     }
 }

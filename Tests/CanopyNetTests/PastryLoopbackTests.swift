@@ -1,6 +1,7 @@
 import CanopyCore
 import CanopyNet
 import Foundation
+import NIOCore
 import NIOPosix
 import XCTest
 
@@ -19,7 +20,10 @@ final class PastryLoopbackTests: XCTestCase {
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        addTeardownBlock { try? await group.shutdownGracefully() }
         let host = try await OverlayHost.start(count: Self.localNodes, on: group, bind: loopback, bootstrap: nil)
+        // Closed even when the test stops early, so no node of it lingers into later tests.
+        addTeardownBlock { await host.close() }
         let bootstrap = host.nodes[0].localAddress.description
         let reportPaths = (0..<Self.processCount).map { dir.appendingPathComponent("overlay\($0).json").path }
         var processes: [Process] = []
@@ -71,7 +75,6 @@ final class PastryLoopbackTests: XCTestCase {
             deliveries += report.deliveries
         }
         await host.close()
-        try await group.shutdownGracefully()
 
         let byLookup = Dictionary(deliveries.map { ($0.lookupID, $0) }, uniquingKeysWith: { first, _ in first })
         let issued = host.lookups
@@ -93,6 +96,25 @@ final class PastryLoopbackTests: XCTestCase {
                      members.count, Self.processCount, issued.count, hops.count, correct, meanHops, p50))
         XCTAssertEqual(correct, Self.lookupCount, "every lookup delivered at the numerically closest of all 64 nodes")
         XCTAssertLessThanOrEqual(meanHops, 2.0, "log16(64) = 1.5 hops expected on average")
+    }
+
+    /// A port held by a live node is refused to the next one. Binding with SO_REUSEADDR let
+    /// the kernel hand out an ephemeral port twice: the older node then heard nothing, and
+    /// the 64-node overlay above converged late or never once other loopback tests had
+    /// opened sockets in the same process.
+    func testAPortHeldByANodeIsRefusedToTheNext() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        addTeardownBlock { try? await group.shutdownGracefully() }
+        let first = try await OverlayHost.start(count: 1, on: group, bind: loopback, bootstrap: nil)
+        addTeardownBlock { await first.close() }
+        let taken = first.nodes[0].localAddress
+        do {
+            let second = try await OverlayHost.start(count: 1, on: group, bind: taken, bootstrap: nil)
+            await second.close()
+            XCTFail("a second node was bound to \(taken), which the first still holds")
+        } catch let error as IOError {
+            XCTAssertEqual(error.errnoCode, EADDRINUSE)
+        }
     }
 
     private func waitForReport(at path: String, process: Process, log: URL) async throws -> OverlayReport {

@@ -143,6 +143,38 @@ final class PastryNodeTests: XCTestCase {
         XCTAssertEqual(h.node.pastry.leafSet.members.count, 2, "silence to a table ping does not declare a leaf dead")
     }
 
+    /// Answers a ping arriving `rtt` after it was sent.
+    private func pong(_ h: inout Harness<NoApplication>, from node: NodeRef, rtt: Int64) -> [(PastryMessage, Int)] {
+        sends(h.receive(.pong(echo: h.now.micros - rtt * 1_000), from: node))
+    }
+
+    func testANearerNodeThatTakesASlotIsAskedForItsRowAndItsNeighbours() {
+        var h = joinedNode(app: NoApplication())
+        let far = ref(0x9000_0000_0000_0000, 11), near = ref(0x9100_0000_0000_0000, 12)
+        let first = pong(&h, from: far, rtt: 80)
+        XCTAssertEqual(h.node.pastry.table.entry(row: 0, column: 9)?.ref, far)
+        XCTAssertFalse(first.contains { if case .rowRequest = $0.0 { true } else { false } }, "an empty slot filled: nothing to chase")
+        let second = pong(&h, from: near, rtt: 10)
+        XCTAssertEqual(h.node.pastry.table.entry(row: 0, column: 9)?.ref, near, "proximity selection keeps the nearer")
+        XCTAssertTrue(second.contains { if case (.rowRequest(0), 12) = $0 { true } else { false } },
+                      "the node that displaced a farther entry is asked for its row, got \(second)")
+        XCTAssertTrue(second.contains { if case (.neighbourRequest, 12) = $0 { true } else { false } },
+                      "a new nearest node is asked for its neighbourhood set")
+    }
+
+    func testNeighbourRequestIsAnsweredWithTheNearestFirst() {
+        var h = joinedNode(app: NoApplication())
+        let a = ref(0x9000_0000_0000_0000, 11), b = ref(0x5000_0000_0000_0000, 12), c = ref(0x3000_0000_0000_0000, 13)
+        _ = pong(&h, from: a, rtt: 40)
+        _ = pong(&h, from: b, rtt: 5)
+        _ = pong(&h, from: c, rtt: 20)
+        let reply = sends(h.receive(.neighbourRequest, from: ref(0x7000_0000_0000_0000, 14)))
+        guard case (.neighbourReply(let entries), 14)? = reply.first(where: { if case .neighbourReply = $0.0 { true } else { false } }) else {
+            return XCTFail("no neighbourhood set sent back, got \(reply)")
+        }
+        XCTAssertEqual(Array(entries.map(\.id).prefix(3)), [b.id, c.id, a.id])
+    }
+
     /// Records upcalls; stops messages whose payload is a clock probe with sentAt 0.
     private struct Recorder: KBRApplication {
         var delivered: [Message] = []

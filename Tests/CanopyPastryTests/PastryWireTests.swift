@@ -24,6 +24,8 @@ final class PastryWireTests: XCTestCase {
         .ping(sentAt: 1),
         .pong(echo: 1),
         .leave(leafSet: []),
+        .neighbourRequest,
+        .neighbourReply(entries: [b, a]),
     ]
 
     func testRoundTripsAndExactSizes() throws {

@@ -70,6 +70,16 @@ final class RoutingTableTests: XCTestCase {
         XCTAssertEqual(table.entry(row: 0, column: 9)?.ref, b)
     }
 
+    func testAnEntryKeepsItsSmallestRTTSample() {
+        var table = RoutingTable(owner: owner, base: .hex)
+        let a = NodeRef(id: NodeID(high: 0x9000_0000_0000_0000, low: 1), address: PeerAddress(simulatedNode: 1))
+        _ = table.offer(Neighbour(ref: a, rtt: .milliseconds(Int64(30))))
+        XCTAssertEqual(table.offer(Neighbour(ref: a, rtt: .milliseconds(Int64(55)))), .updated)
+        XCTAssertEqual(table.neighbour(a.id)?.rtt, .milliseconds(Int64(30)), "a queued sample does not make it look farther")
+        _ = table.offer(Neighbour(ref: a, rtt: .milliseconds(Int64(20))))
+        XCTAssertEqual(table.neighbour(a.id)?.rtt, .milliseconds(Int64(20)))
+    }
+
     func testMeasuredCandidateReplacesUnmeasuredOccupant() {
         var table = RoutingTable(owner: owner, base: .hex)
         let a = NodeRef(id: NodeID(high: 0x9000_0000_0000_0000, low: 1), address: PeerAddress(simulatedNode: 1))

@@ -5,7 +5,7 @@ import CanopyPastry
 
 final class ScribeTests: XCTestCase {
     /// One stripe, so the stripe id is fixed once the net exists.
-    private func makeNet(sourceConfig: TreeConfig = TreeConfig()) -> (TreeTestNet, NodeID) {
+    private func makeNet(sourceConfig: TreeConfig = TreeTestNet.structural) -> (TreeTestNet, NodeID) {
         let probe = TreeTestNet(sourceID: NodeID(high: 1, low: 1), stripes: 1)
         let topic = probe.topics.stripes[0]
         let net = TreeTestNet(sourceID: TreeTestNet.id(near: topic, sharing: 0, salt: 99), stripes: 1, config: sourceConfig)
@@ -13,7 +13,7 @@ final class ScribeTests: XCTestCase {
     }
 
     private func capped(_ n: Int) -> TreeConfig {
-        var config = TreeConfig()
+        var config = TreeTestNet.structural
         config.maxChildren = n
         return config
     }
@@ -45,7 +45,7 @@ final class ScribeTests: XCTestCase {
         net.advance(by: .seconds(3))
         XCTAssertEqual(net.parent(of: leaf, stripe: 0), root, "the orphan re-joined past its dead parent")
         XCTAssertTrue(net.observations.contains { $0.node == leaf && $0.observation is TreeRepaired })
-        net.advance(by: .seconds(4))
+        net.advance(by: TreeConfig().childTimeout)
         XCTAssertFalse(net.apps[root].trees[0].hasChild(net.refs[middle].id), "the silent child's slot is freed")
     }
 

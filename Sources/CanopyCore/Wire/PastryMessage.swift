@@ -55,6 +55,11 @@ public enum PastryMessage: MessageFamily, Sendable {
     case pong(echo: Int64)
     /// Graceful leave: the sender's leaf set, so the receiver can repair its own at once.
     case leave(leafSet: [NodeRef])
+    /// Ask for the neighbourhood set (the nodes nearest the receiver by RTT): the nodes
+    /// near a near node are near us too, which is how proximity selection finds them.
+    case neighbourRequest
+    /// The sender's neighbourhood set, nearest first (answer to `neighbourRequest`).
+    case neighbourReply(entries: [NodeRef])
 
     public static let typeBase: UInt8 = 0x40
     /// Most node references a leaf set or a row on the wire may hold.
@@ -76,6 +81,8 @@ public enum PastryMessage: MessageFamily, Sendable {
         case .ping: 0x0A
         case .pong: 0x0B
         case .leave: 0x0C
+        case .neighbourRequest: 0x0D
+        case .neighbourReply: 0x0E
         }
     }
 
@@ -83,9 +90,9 @@ public enum PastryMessage: MessageFamily, Sendable {
         switch self {
         case .route(let r): RouteEnvelope.fixedSize + r.payload.bodySize
         case .routeAck: 4
-        case .join: 0
+        case .join, .neighbourRequest: 0
         case .lookup: 16
-        case .joinReply(let refs), .leave(let refs): WireSize.nodeRefs(refs.count)
+        case .joinReply(let refs), .leave(let refs), .neighbourReply(let refs): WireSize.nodeRefs(refs.count)
         case .rowRequest: 1
         case .rowReply(_, let refs): 1 + WireSize.nodeRefs(refs.count)
         case .leafProbe(_, let refs), .leafReply(_, let refs): 8 + WireSize.nodeRefs(refs.count)
@@ -108,11 +115,11 @@ public enum PastryMessage: MessageFamily, Sendable {
             buffer.writeInteger(r.payload.typeCode)
             r.payload.encodeBody(into: &buffer)
         case .routeAck(let seq): buffer.writeInteger(seq)
-        case .join: break
+        case .join, .neighbourRequest: break
         case .lookup(let tag, let issuedAt):
             buffer.writeInteger(tag)
             buffer.writeInteger(issuedAt)
-        case .joinReply(let refs), .leave(let refs): buffer.writeNodeRefs(refs)
+        case .joinReply(let refs), .leave(let refs), .neighbourReply(let refs): buffer.writeNodeRefs(refs)
         case .rowRequest(let row): buffer.writeInteger(row)
         case .rowReply(let row, let refs):
             buffer.writeInteger(row)
@@ -157,6 +164,8 @@ public enum PastryMessage: MessageFamily, Sendable {
         case 0x0A: return .ping(sentAt: try buffer.readChecked())
         case 0x0B: return .pong(echo: try buffer.readChecked())
         case 0x0C: return .leave(leafSet: try buffer.readNodeRefs(max: maxRefs, field: "leave.leaf_set"))
+        case 0x0D: return .neighbourRequest
+        case 0x0E: return .neighbourReply(entries: try buffer.readNodeRefs(max: maxRefs, field: "neighbour_reply.entries"))
         default: throw .unknownType(typeBase + kind)
         }
     }

@@ -10,7 +10,7 @@ public enum BenchScenario {
 
     /// The default base: clustered latencies, 64 kbit/s Opus, 30% of peers with no upload
     /// and the rest drawn so that total upload is 1.5× what the audience needs on the wire.
-    public static func defaultText(nodes: Int, seed: UInt64, chunkMs: Double, seconds: Double) -> String {
+    public static func defaultText(nodes: Int, seed: UInt64, chunkMs: Double, seconds: Double, joinOverSeconds: Double = 10) -> String {
         """
         {
           "seed": \(seed),
@@ -21,7 +21,7 @@ public enum BenchScenario {
           "source_upload_kbps": 100000,
           "loss": 0,
           "stream": {"bitrate_kbps": 64, "chunk_ms": \(JSONValue.format(chunkMs)), "seconds": \(JSONValue.format(seconds))},
-          "join": {"over_s": 10},
+          "join": {"over_s": \(JSONValue.format(joinOverSeconds))},
           "playout_delays_s": [0.25, 0.5, 1, 2, 5],
           "lookups": 0
         }
@@ -43,6 +43,24 @@ public enum BenchScenario {
             return [at]
         }
     }
+
+    /// What `churn` does, in words, for the report and the plots.
+    public static func label(_ churn: Churn) -> String {
+        switch churn {
+        case .none: "none"
+        case .steady: "steady (sessions of mean 5 min, crashed peers replaced)"
+        case .mass: "25% of the peers crash at once"
+        }
+    }
+
+    /// Multiplies every peer's upload (not the source's): how much spare upload the
+    /// audience has is the knob that decides whether peer-to-peer delivery keeps up.
+    public static func scaleUploads(_ scenario: inout Scenario, by factor: Double) {
+        scenario.upload = scenario.upload.map { (fraction: $0.fraction, kbps: $0.kbps * factor) }
+    }
+
+    /// The names of the four contenders, in run order.
+    public static let modeNames = ["direct", "tree", "mesh-donet", "mesh-chainsaw"]
 
     /// The four contenders. Each is the base with its mode and mode block set; blocks the
     /// base already has (`tree`, `mesh`, `pastry`) are kept, so a user's tuning carries over.

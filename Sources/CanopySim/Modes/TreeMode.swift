@@ -17,7 +17,7 @@ public final class TreeMode: SimMode {
     private static let recoveryBit: UInt64 = 1 << 57
 
     private let settings: PastrySettings
-    private let config: TreeConfig
+    private var config: TreeConfig
     private let recoveryCheck: Double
     private let note: String?
     private let lookups: OverlayLookups
@@ -33,6 +33,9 @@ public final class TreeMode: SimMode {
         try pastry.finish()
         var tree = try blocks.object("tree")
         (config, recoveryCheck, note) = try TreeSettings.read(&tree)
+        // A listener without upload still sends control at the network's floor: its queue
+        // model uses the same figure.
+        config.controlFloorKbps = scenario.controlFloorKbps
         try tree.finish()
         lookups = OverlayLookups(count: scenario.lookups)
         crashTimes = scenario.churn.compactMap { if case .crash(let at, _) = $0 { at } else { nil } }

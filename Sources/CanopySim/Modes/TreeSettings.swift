@@ -3,9 +3,12 @@ import CanopyTree
 
 /// Reads the scenario's `"tree"` block into `TreeConfig`. Every field is optional:
 /// `stripes` (1…16), `max_children`, `upload_headroom` (share of upload data may use),
-/// `source_upload_headroom` (the same for the source),
-/// `heartbeat_s`, `parent_timeout_s`, `refresh_s`, `child_timeout_s`, `join_timeout_s`,
-/// `push_down_budget`, `recovery_check_s` (how long after a mass crash every survivor must
+/// `source_upload_headroom` (the same for the source), `control_reserve_kbps` (upload always
+/// kept for control),
+/// `heartbeat_s`, `parent_timeout_s`, `starvation_s`, `refresh_s`, `child_timeout_s`, `join_timeout_s`,
+/// `push_down_budget`, `admission_backlog_s` (a node takes children only while its modeled
+/// upload queue is shorter), `shed_backlog_s` (it sheds a leaf child while the queue is longer),
+/// `anycast_visits`, `anycast_stack`, `recovery_check_s` (how long after a mass crash every survivor must
 /// have every stripe again; 10), and `note` (free text: how the scenario's uploads were chosen).
 enum TreeSettings {
     static func read(_ block: inout ScenarioObject) throws -> (config: TreeConfig, recoveryCheck: Double, note: String?) {
@@ -14,13 +17,20 @@ enum TreeSettings {
         if block.has("max_children") { c.maxChildren = try block.int("max_children", range: 0...100_000) }
         c.uploadHeadroom = try block.double("upload_headroom", default: c.uploadHeadroom, range: 0.05...1,
                                             expectation: "a fraction in (0, 1]")
+        c.controlReserveKbps = try block.double("control_reserve_kbps", default: c.controlReserveKbps,
+                                                range: 0...1_000_000, expectation: "kbit/s >= 0")
         c.sourceUploadHeadroom = try block.double("source_upload_headroom", default: c.sourceUploadHeadroom,
                                                   range: 0.05...1, expectation: "a fraction in (0, 1]")
         c.heartbeatInterval = try seconds(&block, "heartbeat_s", c.heartbeatInterval)
         c.parentTimeout = try seconds(&block, "parent_timeout_s", c.parentTimeout)
+        c.starvationTimeout = try seconds(&block, "starvation_s", c.starvationTimeout)
         c.refreshInterval = try seconds(&block, "refresh_s", c.refreshInterval)
         c.childTimeout = try seconds(&block, "child_timeout_s", c.childTimeout)
         c.joinTimeout = try seconds(&block, "join_timeout_s", c.joinTimeout)
+        c.admissionBacklog = try seconds(&block, "admission_backlog_s", c.admissionBacklog)
+        c.shedBacklog = try seconds(&block, "shed_backlog_s", c.shedBacklog)
+        c.anycastVisits = try block.int("anycast_visits", default: c.anycastVisits, range: 1...TreeAnycast.maxVisited)
+        c.anycastStack = try block.int("anycast_stack", default: c.anycastStack, range: 1...TreeAnycast.maxStack)
         c.pushDownBudget = UInt8(try block.int("push_down_budget", default: Int(c.pushDownBudget), range: 0...255))
         let recovery = try block.double("recovery_check_s", default: 10, range: 0.1...3600, expectation: "seconds > 0")
         let note = block.has("note") ? try block.string("note") : nil
