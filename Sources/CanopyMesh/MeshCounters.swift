@@ -12,6 +12,10 @@ public struct MeshCounters: Sendable, Equatable {
     /// Partners dropped by the refinement, and lost to silence.
     public var refined = 0
     public var silent = 0
+    /// Partners dropped because none of our suppliers held anything we wanted.
+    public var barren = 0
+    /// Fed partners let go to make room for a newcomer holding nothing.
+    public var evicted = 0
 
     public init() {}
 }

@@ -57,7 +57,7 @@ extension MeshNode {
         view.add(peer, now: now, direct: true, rng: &rng)
         if let i = partnerIndex(peer.address) {
             statusArrived(status, partner: i, now: now, rng: &rng, effects: &effects)
-        } else if info != nil, partners.count < config.maxPartners, useful(status) {
+        } else if info != nil, useful(status), partners.count < config.maxPartners || makeRoom(for: status, now: now, rng: &rng, effects: &effects) {
             addPartner(peer, status: status, now: now, rng: &rng, effects: &effects)
         } else {
             let others = view.sample(config.gossipSize, rng: &rng).filter { $0.address != peer.address }
@@ -65,6 +65,20 @@ extension MeshNode {
             return
         }
         send(.mesh(.partnerAccept(currentStatus(now: now))), to: peer.address, now: now, effects: &effects)
+    }
+
+    /// A full node that holds chunks makes room for an asker that holds none: otherwise the
+    /// nodes that joined while every fed node was full (on real UDP, those of the last
+    /// seconds before the stream began) could only partner with each other and never get a
+    /// chunk. It lets go of its longest-standing partner that already holds chunks, so is
+    /// fed and keeps its other partners; the source keeps its partners, the roots of the spread.
+    private mutating func makeRoom(for status: MeshStatus, now: Instant, rng: inout SeededRNG, effects: inout Effects) -> Bool {
+        guard !isSource, status.map.newest == nil, newestHeld != nil,
+              let evicted = partners.first(where: { $0.holdings.newest != nil && $0.ref.id != info?.source.id }) else { return false }
+        counters.evicted += 1
+        send(.mesh(.leave), to: evicted.address, now: now, effects: &effects)
+        removePartner(evicted.address, now: now, rng: &rng, effects: &effects)
+        return true
     }
 
     mutating func partnerAccepted(_ peer: NodeRef, status: MeshStatus, now: Instant,
@@ -156,6 +170,7 @@ extension MeshNode {
             let target = info == nil && joinTarget == bootstrap ? view.sample(1, rng: &rng).first?.address : nil
             sendJoin(to: target ?? bootstrap, now: now, effects: &effects)
         }
+        replaceBarrenPartner(now: now, rng: &rng, effects: &effects)
         acquirePartners(now: now, rng: &rng, effects: &effects)
         for partner in partners where now - partner.lastSent >= config.keepalive {
             send(.mesh(.status(currentStatus(now: now))), to: partner.address, now: now, effects: &effects)
@@ -168,6 +183,38 @@ extension MeshNode {
             nextRefine = now + config.refinePeriod
             refine(now: now, rng: &rng, effects: &effects)
         }
+    }
+
+    /// A node whose partner set filled before the stream began can sit among partners that
+    /// hold nothing, none of them tied to a supplier that does: on real UDP the nodes that
+    /// join in the last seconds before the first chunk end up partnered with each other,
+    /// the early nodes being full. Nothing else ever changes such a set (no partner goes
+    /// silent, the refinement sees no throughput to rank), so they would never play. Once
+    /// we know the stream runs (`edge`) but for a keepalive period no supplier partner held
+    /// a chunk in our window, drop one partner (none of them serves us anything):
+    /// `acquirePartners` then asks a fresh member of the view, which makes room for us if it
+    /// is full and fed (`makeRoom`), and each period we try one more.
+    private mutating func replaceBarrenPartner(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
+        guard !isSource, let low = windowLow(now: now),
+              partners.count + pendingPartners.count >= config.partners else {
+            barrenSince = nil
+            return
+        }
+        let fed = partners.contains { $0.spareKbps > 0 && ($0.holdings.newest.map { $0 >= low } ?? false) }
+        guard !fed else {
+            barrenSince = nil
+            return
+        }
+        guard let since = barrenSince else {
+            barrenSince = now
+            return
+        }
+        guard now - since >= config.keepalive else { return }
+        guard let dropped = partners.randomElement(using: &rng) else { return }
+        barrenSince = now
+        counters.barren += 1
+        send(.mesh(.leave), to: dropped.address, now: now, effects: &effects)
+        removePartner(dropped.address, now: now, rng: &rng, effects: &effects)
     }
 
     /// Pushes a sample of the view (and ourselves) to one random member.

@@ -60,6 +60,8 @@ public struct MeshNode: ProtocolCore {
     var joinTarget: PeerAddress?
     var lastJoinSent: Instant = .zero
     var lastTick: Instant = .zero
+    /// Since when no supplier partner held a chunk we want (see `replaceBarrenPartner`).
+    var barrenSince: Instant?
     var nextGossip: Instant = .zero
     var nextRefine: Instant = .zero
     var pushCursor = 0

@@ -97,7 +97,6 @@ final class FileInputTests: XCTestCase {
         let path = "/nonexistent/dir/song.flac"
         XCTAssertThrowsError(try AudioFileReader(path: path)) { error in
             let text = "\(error)"
-            print("missing file error: \(text)")
             XCTAssertTrue(text.contains(path))
             XCTAssertTrue(text.contains("no such file"))
             XCTAssertFalse(text.contains("\n"))

@@ -45,9 +45,9 @@ final class BenchTests: XCTestCase {
         XCTAssertNotNil(result.json["continuity_per_second"]?["tree"]?["1"])
     }
 
-    /// The ledger analysis used for real-UDP runs gives the simulator's own numbers on a
-    /// simulated run (with churn, so departures and late starters are exercised).
-    func testLedgerAnalysisMatchesTheSimulatorsReport() throws {
+    /// The report publishes the one ledger analysis (which real-UDP runs share) under the
+    /// public keys, index for index, on a run with churn so departures and late starters count.
+    func testReportPublishesTheLedgerAnalysisUnderItsKeys() throws {
         var scenario = try Scenario.parse(scenarioText(mode: "mesh", blocks: "\"mesh\": {\"scheduler\": \"chainsaw\"},", crashAt: 18))
         scenario.churn.append(.sessions(meanSeconds: 60, graceful: false))
         let (simulation, report) = try SimRunner.run(scenario)

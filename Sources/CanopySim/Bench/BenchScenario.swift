@@ -9,7 +9,9 @@ public enum BenchScenario {
     }
 
     /// The default base: clustered latencies, 64 kbit/s Opus, 30% of peers with no upload
-    /// and the rest drawn so that total upload is 1.5× what the audience needs on the wire.
+    /// and the rest at 118 or 352 kbit/s (mean 164 kbit/s). That is 1.5× the 109.6 kbit/s a
+    /// listener needs on the wire with 20 ms chunks, and 2.4× the 68.6 kbit/s of 200 ms chunks:
+    /// tight for small chunks, room to spare for large ones.
     public static func defaultText(nodes: Int, seed: UInt64, chunkMs: Double, seconds: Double, joinOverSeconds: Double = 10) -> String {
         """
         {

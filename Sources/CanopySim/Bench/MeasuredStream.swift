@@ -34,13 +34,13 @@ public struct MeasuredStream: PlayoutLedger {
     }
 
     let scenario: Scenario
-    let capacityKbps: [Double]
-    let uploadedBytes: [Int64]
     let counters: Counters
     let publishedAt: [Int64]
     let wallSeconds: Double
     let ledgerJoinTime: [Int64]
     let ledgerDepartTime: [Int64]
+    let ledgerCapacityKbps: [Double]
+    let ledgerUploadedBytes: [Int64]
     let ledgerPlayout: PlayoutLog
     let ledgerRunEnd: Int64
 
@@ -51,13 +51,13 @@ public struct MeasuredStream: PlayoutLedger {
                 uploadedBytes: [Int64], deliveries: [[Delivery]], publishedAt: [Int64], counters: Counters,
                 runMicros: Int64, wallSeconds: Double) {
         self.scenario = scenario
-        self.capacityKbps = capacityKbps
-        self.uploadedBytes = uploadedBytes
         self.counters = counters
         self.publishedAt = publishedAt
         self.wallSeconds = wallSeconds
         ledgerJoinTime = joinedAt
         ledgerDepartTime = departedAt
+        ledgerCapacityKbps = capacityKbps
+        ledgerUploadedBytes = uploadedBytes
         ledgerRunEnd = runMicros
         var playout = PlayoutLog(chunkCount: scenario.stream.chunkCount)
         for node in deliveries.indices {
@@ -69,7 +69,7 @@ public struct MeasuredStream: PlayoutLedger {
         ledgerPlayout = playout
     }
 
-    var ledgerNodeCount: Int { capacityKbps.count }
+    var ledgerNodeCount: Int { ledgerCapacityKbps.count }
     var ledgerStreamStart: Int64 { TimeSpan.seconds(scenario.joinOverSeconds).micros }
     var ledgerChunkMicros: Int64 { TimeSpan.milliseconds(scenario.stream.chunkMilliseconds).micros }
 
@@ -79,7 +79,6 @@ public struct MeasuredStream: PlayoutLedger {
         let analysis = analyse(playoutDelaysSeconds: scenario.playoutDelaysSeconds)
         let delayKeys = scenario.playoutDelaysSeconds.map { JSONValue.format($0) }
         let playout = ledgerPlayout
-        let played = playout.delayCount > 0
         func ratio(_ a: Int64, _ b: Int64) -> JSONValue { b > 0 ? .number(Double(a) / Double(b)) : .null }
         func perDelay(_ values: [Double?]) -> JSONValue {
             .object(delayKeys.indices.map { (delayKeys[$0], JSONValue.number(values[$0])) })
@@ -89,18 +88,13 @@ public struct MeasuredStream: PlayoutLedger {
             sum + (1..<ledgerNodeCount).filter { ledgerJoinTime[$0] <= t && ledgerDepartTime[$0] > t }.count
         }
         let utilisation = uploadUtilisation()
+        let live = liveAtBucketEnds()
         let silent = (1..<ledgerNodeCount).filter { ledgerJoinTime[$0] != .max && playout.firstSequence[$0] == .max }
         return .object([
             ("nodes", .int(ledgerNodeCount)),
             ("mode", .string(scenario.mode)),
             ("seed", .number(Double(scenario.seed))),
-            ("delay_ms", .object([
-                ("mean", played ? .number(playout.delaySumMicros / Double(playout.delayCount) / 1000) : .null),
-                ("p50", .number(playout.delayPercentile(0.5))),
-                ("p90", .number(playout.delayPercentile(0.9))),
-                ("p99", .number(playout.delayPercentile(0.99))),
-                ("max", played ? .number(Double(playout.delayMaxMicros) / 1000) : .null),
-            ])),
+            ("delay_ms", playout.delayReport),
             ("rdp_mean", .null),
             ("continuity", perDelay(analysis.continuity)),
             ("d99_ms", .object([("p50", .number(analysis.d99p50)), ("p90", .number(analysis.d99p90))])),
@@ -118,10 +112,9 @@ public struct MeasuredStream: PlayoutLedger {
             ])),
             ("gapless", perDelay(analysis.gapless)),
             ("timeline", .array(analysis.bucketContinuity.indices.map { b in
-                let t = min(Int64(b + 1) * Simulation.bucketMicros, ledgerRunEnd)
-                return .object([
+                .object([
                     ("t_s", .int(b * 10)),
-                    ("live_nodes", .int((0..<ledgerNodeCount).filter { ledgerJoinTime[$0] <= t && ledgerDepartTime[$0] > t }.count)),
+                    ("live_nodes", .int(live[b])),
                     ("continuity", .number(analysis.bucketContinuity[b])),
                     ("lookups", .int(0)),
                     ("lookups_correct_ratio", .null),
@@ -130,7 +123,7 @@ public struct MeasuredStream: PlayoutLedger {
             ("chunks_published", .int(publishedAt.count)),
             // Diagnosis: listeners that never played anything, and how many of them had no upload.
             ("never_played", .int(silent.count)),
-            ("never_played_without_upload", .int(silent.filter { capacityKbps[$0] == 0 }.count)),
+            ("never_played_without_upload", .int(silent.filter { ledgerCapacityKbps[$0] == 0 }.count)),
             ("datagrams", .int(counters.datagrams)),
             ("rejected", .int(counters.rejected)),
             ("pacer_dropped", .int(counters.pacerDropped)),
@@ -138,19 +131,5 @@ public struct MeasuredStream: PlayoutLedger {
             ("delay_cdf", .array(playout.delayCDF().map { .array([.number($0.ms), .number($0.fraction)]) })),
             ("real", .object([("transport", .string("udp-loopback")), ("wall_s", .number(wallSeconds))])),
         ])
-    }
-
-    /// Bytes sent / (capacity × time present), over listeners with a capacity.
-    private func uploadUtilisation() -> (mean: Double?, max: Double?) {
-        var sum = 0.0, peak = 0.0, count = 0
-        for node in 1..<ledgerNodeCount where ledgerJoinTime[node] != .max && capacityKbps[node] > 0 {
-            let present = Double(min(ledgerDepartTime[node], ledgerRunEnd) - ledgerJoinTime[node]) / 1e6
-            guard present > 0 else { continue }
-            let utilisation = Double(uploadedBytes[node]) * 8 / (capacityKbps[node] * 1000 * present)
-            sum += utilisation
-            peak = max(peak, utilisation)
-            count += 1
-        }
-        return count > 0 ? (sum / Double(count), peak) : (nil, nil)
     }
 }

@@ -115,7 +115,7 @@ public final class Simulation: SimContext {
         streamInfo = StreamInfo(streamID: .zero, publicKey: ByteBuffer(), mode: .direct, modeParameter: 0,
                                 chunkMicros: 0, bitrateKbps: 0, preSkip: 0,
                                 source: NodeRef(id: .zero, address: PeerAddress(simulatedNode: 0)))
-        timelineBucketCount = max(1, Int((runEnd.micros + Self.bucketMicros - 1) / Self.bucketMicros))
+        timelineBucketCount = Self.bucketCount(untilMicros: runEnd.micros)
         lookups = LookupLog(bucketCount: timelineBucketCount)
 
         let source = addNode(position: network.newPosition())
@@ -401,6 +401,11 @@ public final class Simulation: SimContext {
 
     /// 10-second buckets covering the run.
     let timelineBucketCount: Int
+
+    /// Shared with runs that are not simulations (`PlayoutLedger`), so their timelines line up.
+    static func bucketCount(untilMicros end: Int64) -> Int {
+        max(1, Int((end + bucketMicros - 1) / bucketMicros))
+    }
 
     func bucket(of time: Int64) -> Int {
         min(timelineBucketCount - 1, max(0, Int(time / Self.bucketMicros)))

@@ -17,22 +17,29 @@ struct StreamAnalysis {
     var bucketContinuity: [Double?] = []
 }
 
-extension Simulation {
-    func analyseStream() -> StreamAnalysis {
+extension PlayoutLedger {
+    /// One definition for the simulator's report and the real-UDP bench's, so their numbers
+    /// mean the same.
+    func analyse(playoutDelaysSeconds: [Double]) -> StreamAnalysis {
         var result = StreamAnalysis()
-        let delaysMs = scenario.playoutDelaysSeconds.map { Int64(($0 * 1000).rounded()) }
+        let delaysMs = playoutDelaysSeconds.map { Int64(($0 * 1000).rounded()) }
         let last = delaysMs.count - 1
-        let chunkCount = Int64(playout.chunkCount)
-        let start = streamStart.micros, end = runEnd.micros
+        let playout = ledgerPlayout, joinTime = ledgerJoinTime, departTime = ledgerDepartTime
+        let chunkMicros = ledgerChunkMicros, chunkCount = Int64(playout.chunkCount)
+        let start = ledgerStreamStart, end = ledgerRunEnd
+        let buckets = Simulation.bucketCount(untilMicros: end)
+        func bucket(of sequence: Int64) -> Int {
+            min(buckets - 1, max(0, Int((start + sequence * chunkMicros) / Simulation.bucketMicros)))
+        }
         var due = [Int](repeating: 0, count: delaysMs.count), onTime = due
         var gaplessNodes = due, presentNodes = due
-        var bucketDue = [Int](repeating: 0, count: timelineBucketCount), bucketOnTime = bucketDue
+        var bucketDue = [Int](repeating: 0, count: buckets), bucketOnTime = bucketDue
         var d99: [Double] = [], startup: [Double] = []
         var nodeDue = due, nodeOnTime = due, lastDue = [Int64](repeating: 0, count: delaysMs.count)
         var scratch: [UInt16] = []
         var fullStreamOwed = 0, fullStreamPlayed = 0
 
-        for node in 1..<nodeCount where joinTime[node] != .max {
+        for node in 1..<ledgerNodeCount where joinTime[node] != .max {
             let leaves = min(departTime[node], end)
             for j in delaysMs.indices {
                 let deadline = leaves - delaysMs[j] * 1000 - start
@@ -46,7 +53,7 @@ extension Simulation {
                 let startSequence = (joinedAfter + chunkMicros - 1) / chunkMicros
                 for j in delaysMs.indices { nodeDue[j] = Int(max(0, lastDue[j] - startSequence + 1)) }
                 if lastDue[last] >= startSequence {
-                    for sequence in startSequence...lastDue[last] { bucketDue[bucket(of: start + sequence * chunkMicros)] += 1 }
+                    for sequence in startSequence...lastDue[last] { bucketDue[bucket(of: sequence)] += 1 }
                 }
                 if nodeDue[last] > 0 {
                     d99.append(.infinity)
@@ -64,7 +71,7 @@ extension Simulation {
                         }
                         if sequence <= lastDue[last] {
                             scratch.append(delay)
-                            let b = bucket(of: start + sequence * chunkMicros)
+                            let b = bucket(of: sequence)
                             bucketDue[b] += 1
                             if heard, Int64(delay) < delaysMs[last] { bucketOnTime[b] += 1 }
                         }
@@ -110,8 +117,10 @@ extension Simulation {
     /// Bytes uploaded / (capacity × time present), over listeners with a capacity.
     func uploadUtilisation() -> (mean: Double?, max: Double?) {
         var sum = 0.0, peak = 0.0, count = 0
-        for node in 1..<nodeCount where joinTime[node] != .max && capacityKbps[node] > 0 {
-            let present = Double(min(departTime[node], runEnd.micros) - joinTime[node]) / 1e6
+        let joinTime = ledgerJoinTime, departTime = ledgerDepartTime
+        let capacityKbps = ledgerCapacityKbps, uploadedBytes = ledgerUploadedBytes
+        for node in 1..<ledgerNodeCount where joinTime[node] != .max && capacityKbps[node] > 0 {
+            let present = Double(min(departTime[node], ledgerRunEnd) - joinTime[node]) / 1e6
             guard present > 0 else { continue }
             let utilisation = Double(uploadedBytes[node]) * 8 / (capacityKbps[node] * 1000 * present)
             sum += utilisation
@@ -123,10 +132,11 @@ extension Simulation {
 
     /// Nodes live at the end of each timeline bucket.
     func liveAtBucketEnds() -> [Int] {
-        (0..<timelineBucketCount).map { b in
-            let t = min(Int64(b + 1) * Self.bucketMicros, runEnd.micros)
+        let joinTime = ledgerJoinTime, departTime = ledgerDepartTime
+        return (0..<Simulation.bucketCount(untilMicros: ledgerRunEnd)).map { b in
+            let t = min(Int64(b + 1) * Simulation.bucketMicros, ledgerRunEnd)
             var live = 0
-            for node in 0..<nodeCount where joinTime[node] <= t && departTime[node] > t { live += 1 }
+            for node in 0..<ledgerNodeCount where joinTime[node] <= t && departTime[node] > t { live += 1 }
             return live
         }
     }

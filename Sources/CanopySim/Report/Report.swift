@@ -5,9 +5,8 @@ extension Simulation {
     public func report(wallSeconds: Double, peakRSSMegabytes: Double?) -> JSONValue {
         let modeReport = mode.report(sim: self)
         let stream = mode.carriesStream
-        let analysis = stream ? analyseStream() : nil
+        let analysis = stream ? analyse(playoutDelaysSeconds: scenario.playoutDelaysSeconds) : nil
         let delayKeys = scenario.playoutDelaysSeconds.map { JSONValue.format($0) }
-        let played = playout.delayCount > 0
         let live = liveAtBucketEnds()
         let utilisation = uploadUtilisation()
 
@@ -20,13 +19,7 @@ extension Simulation {
             ("nodes", .int(scenario.nodes)),
             ("mode", .string(scenario.mode)),
             ("seed", .number(Double(scenario.seed))),
-            ("delay_ms", .object([
-                ("mean", played ? .number(playout.delaySumMicros / Double(playout.delayCount) / 1000) : .null),
-                ("p50", .number(playout.delayPercentile(0.5))),
-                ("p90", .number(playout.delayPercentile(0.9))),
-                ("p99", .number(playout.delayPercentile(0.99))),
-                ("max", played ? .number(Double(playout.delayMaxMicros) / 1000) : .null),
-            ])),
+            ("delay_ms", playout.delayReport),
             ("rdp_mean", playout.rdpCount > 0 ? .number(playout.rdpSum / Double(playout.rdpCount)) : .null),
             ("continuity", perDelay(analysis?.continuity)),
             ("d99_ms", .object([("p50", .number(analysis?.d99p50)), ("p90", .number(analysis?.d99p90))])),
