@@ -20,15 +20,7 @@ public struct LoopbackDraw: Sendable {
         var master = SeededRNG(seed: scenario.seed)
         var uploads = master.split(3), joins = master.split(7), churn = master.split(5)
         let peers = scenario.nodes - 1
-        uploadKbps = [scenario.sourceUploadKbps] + (0..<peers).map { _ in
-            let u = uploads.unit()
-            var cumulative = 0.0
-            for entry in scenario.upload {
-                cumulative += entry.fraction
-                if u < cumulative { return entry.kbps }
-            }
-            return scenario.upload.last!.kbps
-        }
+        uploadKbps = [scenario.sourceUploadKbps] + (0..<peers).map { _ in scenario.drawUploadKbps(using: &uploads) }
         let joinAt = [0] + (0..<peers).map { _ in joins.unit() * scenario.joinOverSeconds }
         joinSeconds = joinAt
         let order = (1..<scenario.nodes).sorted { (joinAt[$0], $0) < (joinAt[$1], $1) }

@@ -157,7 +157,7 @@ public final class Simulation: SimContext {
         let node = identities.count
         let id = NodeID.random(using: &idRNG)
         identities.append(NodeRef(id: id, address: PeerAddress(simulatedNode: node)))
-        let capacity = node == 0 ? scenario.sourceUploadKbps : drawCapacity()
+        let capacity = node == 0 ? scenario.sourceUploadKbps : scenario.drawUploadKbps(using: &uploadRNG)
         capacityKbps.append(capacity)
         let rate = capacity > 0 ? capacity : scenario.controlFloorKbps
         microsPerByte.append(8_000 / rate)
@@ -179,16 +179,6 @@ public final class Simulation: SimContext {
     func networkPosition(replacing node: Int?) -> Int32 {
         if let node { return position[node] }
         return network.newPosition()
-    }
-
-    private func drawCapacity() -> Double {
-        let u = uploadRNG.unit()
-        var cumulative = 0.0
-        for entry in scenario.upload {
-            cumulative += entry.fraction
-            if u < cumulative { return entry.kbps }
-        }
-        return scenario.upload.last!.kbps
     }
 
     func join(_ node: Int) {
