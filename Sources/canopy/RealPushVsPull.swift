@@ -26,20 +26,10 @@ enum RealPushVsPull {
                 crashes: draw.crashes)
             let started = Date()
             let record = try await LoopbackBench.run(plan) { elapsed, total in progress(name, elapsed, total) }
-            var counters = MeasuredStream.Counters()
-            counters.messages = record.messages
-            counters.datagrams = record.datagrams
-            counters.dataBytes = record.dataBytes
-            counters.payloadBytes = record.payloadBytes
-            counters.controlBytes = record.controlBytes
-            counters.duplicates = record.duplicates
-            counters.pacerDropped = record.pacerDropped
-            counters.rejected = record.rejected
             let measured = MeasuredStream(
                 scenario: variant, capacityKbps: draw.uploadKbps, joinedAt: record.joinedAt, departedAt: record.departedAt,
                 uploadedBytes: record.uploadedBytes,
-                deliveries: record.deliveries.map { $0.map { .init(sequence: $0.sequence, generatedAt: $0.generatedAt, receivedAt: $0.receivedAt) } },
-                publishedAt: record.publishedAt, counters: counters, runMicros: record.runMicros,
+                deliveries: record.deliveries, publishedAt: record.publishedAt, counters: record.traffic, runMicros: record.runMicros,
                 wallSeconds: Date().timeIntervalSince(started))
             let report = measured.report
             finished(name, report)

@@ -33,11 +33,11 @@ final class LoopbackBenchTests: XCTestCase {
 
         // The source sent one data message per chunk and live listener, each costed on the wire.
         let dataMessages = record.deliveries.reduce(0) { $0 + $1.count }
-        XCTAssertGreaterThanOrEqual(record.payloadBytes, Int64(dataMessages * 800))
-        XCTAssertGreaterThan(record.dataBytes, record.payloadBytes)
-        XCTAssertGreaterThan(record.controlBytes, 0, "joins are control traffic")
-        XCTAssertEqual(record.duplicates, 0)
-        XCTAssertGreaterThanOrEqual(record.uploadedBytes[0], record.dataBytes)
-        XCTAssertEqual(record.pacerDropped, 0)
+        XCTAssertGreaterThanOrEqual(record.traffic.payloadBytes, Int64(dataMessages * 800))
+        XCTAssertGreaterThan(record.traffic.dataBytes, record.traffic.payloadBytes)
+        XCTAssertGreaterThan(record.traffic.controlBytes, 0, "joins are control traffic")
+        XCTAssertEqual(record.traffic.duplicates, 0)
+        XCTAssertGreaterThanOrEqual(record.uploadedBytes[0], record.traffic.dataBytes)
+        XCTAssertEqual(record.traffic.pacerDropped, 0)
     }
 }

@@ -1,3 +1,4 @@
+import CanopyCore
 @testable import CanopySim
 import XCTest
 
@@ -82,12 +83,12 @@ final class BenchTests: XCTestCase {
         var scenario = try Scenario.parse(BenchScenario.defaultText(nodes: 3, seed: 1, chunkMs: 200, seconds: 2, joinOverSeconds: 1))
         scenario.mode = "mesh"
         let start: Int64 = 1_000_000, chunk: Int64 = 200_000
-        func delivery(_ sequence: UInt32, after delay: Int64) -> MeasuredStream.Delivery {
+        func delivery(_ sequence: UInt32, after delay: Int64) -> ChunkReception {
             .init(sequence: sequence, generatedAt: start + Int64(sequence) * chunk, receivedAt: start + Int64(sequence) * chunk + delay)
         }
         let first = (0..<10).map { delivery($0, after: 5_000) }
         let second = (0..<10).filter { $0 != 4 }.map { delivery($0, after: $0 == 6 ? 700_000 : 2_000) }
-        var counters = MeasuredStream.Counters()
+        var counters = TrafficCounters()
         counters.dataBytes = 2_000
         counters.payloadBytes = 1_600
         counters.controlBytes = 500

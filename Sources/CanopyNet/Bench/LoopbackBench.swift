@@ -59,20 +59,12 @@ public enum LoopbackBench {
         /// `Int64.max` for a node present to the end.
         public var departedAt: [Int64]
         /// Per node, what it received (times relative to the start of the run).
-        public var deliveries: [[LoopbackDelivery]]
+        public var deliveries: [[ChunkReception]]
         /// When each chunk was published.
         public var publishedAt: [Int64]
         /// Bytes each node's socket sent (after its pacer).
         public var uploadedBytes: [Int64]
-        public var messages = 0
-        public var datagrams = 0
-        public var dataBytes: Int64 = 0
-        public var payloadBytes: Int64 = 0
-        public var controlBytes: Int64 = 0
-        public var duplicates = 0
-        /// Datagrams the pacers dropped (queue full) and the drivers rejected, over all nodes.
-        public var pacerDropped = 0
-        public var rejected = 0
+        public var traffic = TrafficCounters()
         public var runMicros: Int64
         public var streamStartMicros: Int64
     }
@@ -157,20 +149,15 @@ public enum LoopbackBench {
                 let tally = tallies[node]
                 let deliveries = try await driver.eventLoop.submit {
                     tally.deliveries.map {
-                        LoopbackDelivery(sequence: $0.sequence, generatedAt: $0.generatedAt - start.micros,
-                                         receivedAt: $0.receivedAt - start.micros)
+                        ChunkReception(sequence: $0.sequence, generatedAt: $0.generatedAt - start.micros,
+                                       receivedAt: $0.receivedAt - start.micros)
                     }
                 }.get()
                 record.deliveries.append(deliveries)
                 record.uploadedBytes.append(Int64(counters.bytesOut))
-                record.pacerDropped += counters.pacerDropped
-                record.rejected += counters.rejectedTotal
-                record.messages += tally.messages
-                record.datagrams += tally.datagrams
-                record.dataBytes += tally.dataBytes
-                record.payloadBytes += tally.payloadBytes
-                record.controlBytes += tally.controlBytes
-                record.duplicates += tally.duplicates
+                record.traffic.pacerDropped += counters.pacerDropped
+                record.traffic.rejected += counters.rejectedTotal
+                record.traffic += tally.traffic
             }
             for driver in drivers.compactMap({ $0 }) { await driver.close() }
             try await group.shutdownGracefully()

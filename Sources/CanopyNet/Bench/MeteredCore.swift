@@ -24,23 +24,15 @@ struct MeteredCore: ProtocolCore {
             case .send(let message, _):
                 tally.sent(message)
             case .deliver(let chunk):
-                tally.deliveries.append(LoopbackDelivery(sequence: chunk.sequence, generatedAt: chunk.generatedAt,
-                                                         receivedAt: now.micros))
+                tally.deliveries.append(ChunkReception(sequence: chunk.sequence, generatedAt: chunk.generatedAt,
+                                                       receivedAt: now.micros))
             case .observe(let observation):
-                if observation is DuplicateChunk { tally.duplicates += 1 }
+                if observation is DuplicateChunk { tally.traffic.duplicates += 1 }
             case .setTimer, .cancelTimer:
                 break
             }
         }
     }
-}
-
-/// One chunk a node received, on the one clock every node of the process shares.
-public struct LoopbackDelivery: Sendable {
-    public var sequence: UInt32
-    /// Both in µs of `MonotonicClock`.
-    public var generatedAt: Int64
-    public var receivedAt: Int64
 }
 
 /// What one node's `MeteredCore` counted.
@@ -49,23 +41,19 @@ public struct LoopbackDelivery: Sendable {
 /// bench after the node has closed (or on that loop).
 final class NodeTally: @unchecked Sendable {
     var silenced = false
-    var messages = 0
-    var datagrams = 0
-    var dataBytes: Int64 = 0
-    var payloadBytes: Int64 = 0
-    var controlBytes: Int64 = 0
-    var duplicates = 0
-    var deliveries: [LoopbackDelivery] = []
+    var traffic = TrafficCounters()
+    /// Times in µs of `MonotonicClock`.
+    var deliveries: [ChunkReception] = []
 
     func sent(_ message: Message) {
         let cost = Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize)
-        messages += 1
-        datagrams += cost.datagrams
+        traffic.messages += 1
+        traffic.datagrams += cost.datagrams
         if let payload = message.dataPayloadBytes {
-            dataBytes += Int64(cost.bytes)
-            payloadBytes += Int64(payload)
+            traffic.dataBytes += Int64(cost.bytes)
+            traffic.payloadBytes += Int64(payload)
         } else {
-            controlBytes += Int64(cost.bytes)
+            traffic.controlBytes += Int64(cost.bytes)
         }
     }
 }

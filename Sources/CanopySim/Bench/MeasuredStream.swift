@@ -8,33 +8,8 @@ import CanopyCore
 /// nodes run in one process). RDP is null: on loopback the direct one-way delay is a few
 /// microseconds, so a ratio to it would measure scheduling noise, not the overlay.
 public struct MeasuredStream: PlayoutLedger {
-    /// What the drivers counted over all nodes.
-    public struct Counters: Sendable {
-        public var messages = 0
-        public var datagrams = 0
-        public var dataBytes: Int64 = 0
-        public var payloadBytes: Int64 = 0
-        public var controlBytes: Int64 = 0
-        public var duplicates = 0
-        public var pacerDropped = 0
-        public var rejected = 0
-        public init() {}
-    }
-
-    /// One received chunk; times in µs from the start of the run.
-    public struct Delivery: Sendable {
-        public var sequence: UInt32
-        public var generatedAt: Int64
-        public var receivedAt: Int64
-        public init(sequence: UInt32, generatedAt: Int64, receivedAt: Int64) {
-            self.sequence = sequence
-            self.generatedAt = generatedAt
-            self.receivedAt = receivedAt
-        }
-    }
-
     let scenario: Scenario
-    let counters: Counters
+    let counters: TrafficCounters
     let publishedAt: [Int64]
     let wallSeconds: Double
     let ledgerJoinTime: [Int64]
@@ -48,7 +23,7 @@ public struct MeasuredStream: PlayoutLedger {
     ///   (`Int64.max`: never / present to the end), bytes sent and chunks received in the
     ///   order they arrived; `runMicros` is when the run ended.
     public init(scenario: Scenario, capacityKbps: [Double], joinedAt: [Int64], departedAt: [Int64],
-                uploadedBytes: [Int64], deliveries: [[Delivery]], publishedAt: [Int64], counters: Counters,
+                uploadedBytes: [Int64], deliveries: [[ChunkReception]], publishedAt: [Int64], counters: TrafficCounters,
                 runMicros: Int64, wallSeconds: Double) {
         self.scenario = scenario
         self.counters = counters
