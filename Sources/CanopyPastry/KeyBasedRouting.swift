@@ -74,6 +74,11 @@ public protocol KBRApplication: Sendable {
     /// This node has finished joining: it has a leaf set and can route. Applications that
     /// route on start (Scribe subscriptions) begin here.
     mutating func overlayReady(kbr: inout KBRContext)
+
+    /// The node's upload rate, kbit/s, when the application knows it: the node then models
+    /// its upload queue (`KBRContext.uploadBacklog`) and Pastry times its waits from when a
+    /// message really leaves. Nil (the default): the link is taken to be fast enough.
+    var modeledUploadKbps: Double? { get }
 }
 
 extension KBRApplication {
@@ -85,6 +90,7 @@ extension KBRApplication {
     public mutating func timer(_ key: TimerKey, kbr: inout KBRContext) {}
     public mutating func command(_ command: NodeCommand, kbr: inout KBRContext) {}
     public mutating func overlayReady(kbr: inout KBRContext) {}
+    public var modeledUploadKbps: Double? { nil }
 }
 
 /// The application that does nothing: Pastry alone (the simulator's `overlay` mode, lookups).
@@ -108,10 +114,13 @@ public struct KBRContext {
     public private(set) var routeRequests: [(key: NodeID, payload: Message)] = []
     /// A read-only view of the overlay's state at this moment (not changed during an upcall).
     private let overlay: Pastry
+    /// The node's upload queue, with what this upcall sends added (handed back to Pastry after).
+    private(set) var meter: UploadMeter?
 
     init(overlay: Pastry, now: Instant, rng: SeededRNG, effects: Effects) {
         self.local = overlay.local
         self.overlay = overlay
+        self.meter = overlay.meter
         self.now = now
         self.rng = rng
         self.effects = effects
@@ -119,9 +128,12 @@ public struct KBRContext {
 
     /// A context for unit tests of an application: a joined node whose leaf set holds
     /// `leafSet` (nodes that do not fit L/2 per side are left out, as Pastry would).
+    /// `uploadKbps` and `queuedBytes` set up the node's upload queue model.
     public init(testingAs local: NodeRef, leafSet members: [NodeRef] = [], now: Instant = .zero,
-                rng: SeededRNG = SeededRNG(seed: 1), settings: PastrySettings = PastrySettings()) {
-        var overlay = Pastry(local: local, settings: settings)
+                rng: SeededRNG = SeededRNG(seed: 1), settings: PastrySettings = PastrySettings(),
+                uploadKbps: Double? = nil, queuedBytes: Int = 0) {
+        var overlay = Pastry(local: local, settings: settings, uploadKbps: uploadKbps)
+        overlay.meter?.record(bytes: queuedBytes, now: now)
         overlay.isJoined = true
         var evicted: [NodeRef] = []
         for ref in members { overlay.leafSet.insert(ref, evicted: &evicted) }
@@ -131,8 +143,9 @@ public struct KBRContext {
     /// True once this node has joined the overlay (`overlayReady` was called).
     public var isJoined: Bool { overlay.isJoined }
 
-    /// Bytes this node's overlay has sent so far (its probes, replies and routing hops).
-    public var overlayBytesSent: Int64 { overlay.stats.bytesSent }
+    /// How long a message sent now would wait in this node's upload queue (everything the
+    /// overlay and the application sent before it); zero when the upload rate is not known.
+    public var uploadBacklog: TimeSpan { meter?.backlog(at: now) ?? .zero }
 
     /// The current leaf set: up to L/2 nearest ids on each side of `local.id`.
     public var leafSet: LeafSet { overlay.leafSet }
@@ -146,6 +159,7 @@ public struct KBRContext {
     /// Sends `message` straight to a known node, outside the overlay's routing (Scribe's
     /// data to its children). It arrives through the receiver's `receive` upcall.
     public mutating func send(_ message: Message, to node: NodeRef) {
+        meter?.record(message, now: now)
         effects.send(message, to: node.address)
     }
 

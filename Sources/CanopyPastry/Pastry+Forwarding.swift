@@ -16,7 +16,8 @@ extension Pastry {
             nextSeq = nextSeq == .max ? 1 : nextSeq + 1
             outgoing.seq = seq
             pending[seq] = PendingRoute(envelope: envelope, previousHop: previousHop, nextHop: next.id, retries: retries)
-            effects.setTimer(TimerKey(kind: PastryTimers.ackTimeout, argument: UInt64(seq)), at: now + ackTimeout(for: next.id))
+            effects.setTimer(TimerKey(kind: PastryTimers.ackTimeout, argument: UInt64(seq)),
+                             at: departure(of: .route(outgoing), now: now) + ackTimeout(for: next.id))
         }
         let purpose: Purpose = if case .pastry(.join) = envelope.payload { .join } else { .route }
         send(.route(outgoing), to: next.address, purpose: purpose, effects: &effects)

@@ -29,8 +29,9 @@ extension Pastry {
 
     /// At a node on the join's path: the rows the joiner can use, from just past what the
     /// previous hop could give it up to the prefix we share with it.
+    /// A swamped node leaves this to the path's other hops and the joiner's table upkeep.
     mutating func contributeRows(joiner: NodeRef, previousHop: NodeRef?, effects: inout Effects) {
-        guard joiner.id != local.id else { return }
+        guard joiner.id != local.id, !isSwamped(clock) else { return }
         let base = settings.base
         let shared = base.sharedPrefixLength(local.id, joiner.id)
         var first = 0

@@ -23,8 +23,9 @@ extension Pastry {
         }
         if leafSet.wouldAccept(ref.id), !direct, isJoined {
             // Named by others: probed first and taken in once it answers, so a crashed node
-            // that stale gossip still names never sits in the leaf set, even briefly.
-            probe(ref, now: now, effects: &effects, force: true)
+            // that stale gossip still names never sits in the leaf set, even briefly. A
+            // swamped node leaves it for later gossip: the probe would only lengthen its queue.
+            if !isSwamped(now) { probe(ref, now: now, effects: &effects, force: true) }
         } else if leafSet.wouldAccept(ref.id) {
             var evicted: [NodeRef] = []
             leafSet.insert(ref, evicted: &evicted)
@@ -67,9 +68,9 @@ extension Pastry {
     }
 
     mutating func ping(_ ref: NodeRef, now: Instant, effects: inout Effects) {
-        guard isJoined, pingTokens > 0 else { return }
+        guard isJoined, pingTokens > 0, !isSwamped(now) else { return }
         pingTokens -= 1
-        send(.ping(sentAt: now.micros), to: ref.address, purpose: .maintenance, effects: &effects)
+        _ = sendTimed(.ping(sentAt: 0), to: ref.address, purpose: .maintenance, now: now, effects: &effects)
     }
 
     /// Keeps the M nearest nodes by RTT (the smallest sample of each). True when `n` has

@@ -2,16 +2,19 @@ import CanopyCore
 
 /// Leaf-set liveness probing and periodic routing-table maintenance.
 extension Pastry {
-    /// Sends our leaf set to `ref` and waits for its own; no answer within
-    /// `probeTimeout` twice in a row means it is dead. `force` probes even a member heard
-    /// from lately (repair wants its leaf set, not just a sign of life).
+    /// Sends our leaf set to `ref` and waits for an answer; no answer within `probeTimeout`
+    /// (counted from when the probe leaves our upload queue) twice in a row means it is dead.
+    /// `force` probes even a member heard from lately and always carries our leaf set (a
+    /// join or a repair wants an exchange); a routine probe carries it only when it is news.
     mutating func probe(_ ref: NodeRef, now: Instant, effects: inout Effects, force: Bool = false,
                         purpose: Purpose = .maintenance) {
         guard probes[ref.id] == nil else { return }
         if !force, let heard = leafHeard[ref.id], now - heard < settings.probeTimeout { return }
-        probes[ref.id] = PendingProbe(ref: ref, sentAt: now, attempts: 1)
-        send(.leafProbe(sentAt: now.micros, leafSet: verifiedLeaves), to: ref.address, purpose: purpose, effects: &effects)
-        scheduleProbeCheck(at: now + settings.probeTimeout, effects: &effects)
+        let members = leaves(for: ref.id, exchange: force)
+        let departs = sendTimed(.leafProbe(sentAt: 0, leafSet: members), to: ref.address, purpose: purpose, now: now,
+                                effects: &effects)
+        probes[ref.id] = PendingProbe(ref: ref, sentAt: departs, attempts: 1)
+        scheduleProbeCheck(at: departs + settings.probeTimeout, effects: &effects)
     }
 
     private mutating func scheduleProbeCheck(at time: Instant, effects: inout Effects) {
@@ -27,9 +30,10 @@ extension Pastry {
         for id in probes.keys.sorted() {
             guard let p = probes[id], now - p.sentAt >= settings.probeTimeout else { continue }
             if p.attempts < 2 {
-                probes[id] = PendingProbe(ref: p.ref, sentAt: now, attempts: p.attempts + 1)
-                send(.leafProbe(sentAt: now.micros, leafSet: verifiedLeaves), to: p.ref.address,
-                     purpose: .maintenance, effects: &effects)
+                // A retry carries the leaf set: the first one may be what went missing.
+                let departs = sendTimed(.leafProbe(sentAt: 0, leafSet: leaves(for: id, exchange: true)),
+                                        to: p.ref.address, purpose: .maintenance, now: now, effects: &effects)
+                probes[id] = PendingProbe(ref: p.ref, sentAt: departs, attempts: p.attempts + 1)
             } else {
                 declareDead(id, now: now, rng: &rng, effects: &effects)
             }
@@ -99,9 +103,9 @@ extension Pastry {
     /// A liveness ping to a table entry (outside the proximity budget: it keeps routing
     /// off dead hops); its pong also refreshes the entry's RTT.
     private mutating func sendTablePing(_ ref: NodeRef, attempts: Int, now: Instant, effects: inout Effects) {
-        tablePings[ref.id] = PendingProbe(ref: ref, sentAt: now, attempts: attempts)
-        send(.ping(sentAt: now.micros), to: ref.address, purpose: .maintenance, effects: &effects)
-        scheduleProbeCheck(at: now + settings.probeTimeout, effects: &effects)
+        let departs = sendTimed(.ping(sentAt: 0), to: ref.address, purpose: .maintenance, now: now, effects: &effects)
+        tablePings[ref.id] = PendingProbe(ref: ref, sentAt: departs, attempts: attempts)
+        scheduleProbeCheck(at: departs + settings.probeTimeout, effects: &effects)
     }
 
     /// Table and neighbourhood entries unanswered once are pinged again; twice, dropped (and

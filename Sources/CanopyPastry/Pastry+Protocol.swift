@@ -15,6 +15,8 @@ extension Pastry {
         case .rowRequest(let row):
             guard isJoined else { return }
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
+            // Swamped: the asker refreshes its table from someone else (or next period).
+            guard !isSwamped(now) else { return }
             let entries = table.row(Int(row)).map(\.ref)
             send(.rowReply(row: row, entries: entries), to: sender.address, purpose: .maintenance, effects: &effects)
         case .neighbourRequest:
@@ -28,8 +30,11 @@ extension Pastry {
         case .leafProbe(let sentAt, let members):
             guard isJoined else { return }
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
-            send(.leafReply(echo: sentAt, leafSet: verifiedLeaves), to: sender.address, purpose: .maintenance,
-                 effects: &effects)
+            // A probe carrying a leaf set asks for ours in return (an exchange); a bare one
+            // is a liveness check, answered with our leaf set only if it is news to the prober.
+            // A swamped node answers bare: its liveness is what the prober needs most.
+            let reply = isSwamped(now) ? [] : leaves(for: sender.id, exchange: !members.isEmpty)
+            send(.leafReply(echo: sentAt, leafSet: reply), to: sender.address, purpose: .maintenance, effects: &effects)
             for ref in members { learn(ref, direct: false, rtt: nil, now: now, effects: &effects) }
         case .leafReply(let echo, let members):
             learn(sender, direct: true, rtt: rttSample(echo: echo, now: now), now: now, effects: &effects)

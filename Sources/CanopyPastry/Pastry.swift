@@ -13,6 +13,11 @@ public struct Pastry: Sendable {
     public internal(set) var isJoined = false
     public internal(set) var hasLeft = false
     public internal(set) var stats = PastryStats()
+    /// This node's upload queue (overlay and application sends), when its upload rate is
+    /// known; nil means a link fast enough that queueing is not modeled.
+    public internal(set) var meter: UploadMeter?
+    /// The time of the event being handled (set by `PastryNode`), for the queue model.
+    var clock = Instant.zero
 
     var bootstrap: PeerAddress?
     var joinAttempts = 0
@@ -34,9 +39,15 @@ public struct Pastry: Sendable {
     var nextSeq: UInt32 = 1
     var pingTokens: Int
     var outbox = Outbox()
+    /// A fingerprint of the leaf set last sent to each node: a probe or reply to a node that
+    /// already has our current leaf set carries none. A leaf set is ~20 node refs
+    /// (~400 bytes) and liveness probing would otherwise repeat it every period to every
+    /// member, which on a thin upload link (a phone, 32 kbit/s) is most of what it sends.
+    var leavesSent: [NodeID: UInt64] = [:]
 
     struct PendingProbe: Sendable {
         var ref: NodeRef
+        /// When it left this node (its departure from our upload queue).
         var sentAt: Instant
         var attempts: Int
     }
@@ -56,8 +67,10 @@ public struct Pastry: Sendable {
         var becameReady = false
     }
 
-    public init(local: NodeRef, settings: PastrySettings = PastrySettings()) {
+    /// `uploadKbps`: the node's upload rate, when known, for its queue model (`meter`).
+    public init(local: NodeRef, settings: PastrySettings = PastrySettings(), uploadKbps: Double? = nil) {
         self.local = local
+        self.meter = uploadKbps.map { UploadMeter(uploadKbps: $0) }
         self.settings = settings
         self.leafSet = LeafSet(owner: local.id, size: settings.leafSetSize)
         self.table = RoutingTable(owner: local.id, base: settings.base)
@@ -98,6 +111,19 @@ public struct Pastry: Sendable {
     /// dead node named by one stale peer does not spread from leaf set to leaf set.
     public var verifiedLeaves: [NodeRef] { leafSet.members.filter { leafHeard[$0.id] != nil } }
 
+    /// The leaf set to put in a probe or probe reply to `id`: all of it when `exchange` is
+    /// asked for (a join, a repair, a retry, an answer to a peer that sent its own) or when
+    /// `id` has not yet seen it as it is now; otherwise nothing (a bare liveness check).
+    mutating func leaves(for id: NodeID, exchange: Bool) -> [NodeRef] {
+        let members = verifiedLeaves
+        var fingerprint: UInt64 = 0xcbf2_9ce4_8422_2325
+        for ref in members { fingerprint = (fingerprint ^ ref.id.high) &* 0x100_0000_01b3 ^ ref.id.low }
+        if !exchange && leavesSent[id] == fingerprint { return [] }
+        if leavesSent.count >= 4 * settings.leafSetSize { leavesSent = leavesSent.filter { leafSet.contains($0.key) } }
+        leavesSent[id] = fingerprint
+        return members
+    }
+
     /// True when this node is the root for `key` by its own knowledge.
     public func isResponsible(for key: NodeID) -> Bool { leafSet.closest(to: key) == nil }
 
@@ -119,9 +145,38 @@ public struct Pastry: Sendable {
         case .maintenance: stats.maintenanceMessages += 1
         case .route: stats.routeMessages += 1
         }
-        stats.bytesSent += Int64(Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize).bytes)
+        let bytes = Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize).bytes
+        stats.bytesSent += Int64(bytes)
+        meter?.record(bytes: bytes, now: clock)
         effects.send(.pastry(message), to: address)
     }
+
+    /// When `message`, queued now, will have left this node: timeouts start there (and RTT
+    /// samples are stamped with it), so a wait that is all our own queue is not blamed on
+    /// the peer.
+    func departure(of message: PastryMessage, now: Instant) -> Instant {
+        guard let meter, meter.bytesPerSecond > 0 else { return now }
+        let bytes = Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize).bytes
+        return now + meter.backlog(at: now) + TimeSpan(micros: Int64(Double(bytes) / meter.bytesPerSecond * 1e6))
+    }
+
+    /// Sends a probe or ping stamped with its departure time (echoed back for the RTT);
+    /// returns that time.
+    mutating func sendTimed(_ message: PastryMessage, to address: PeerAddress, purpose: Purpose, now: Instant,
+                            effects: inout Effects) -> Instant {
+        let departs = departure(of: message, now: now)
+        let stamped: PastryMessage = switch message {
+        case .leafProbe(_, let members): .leafProbe(sentAt: departs.micros, leafSet: members)
+        case .ping: .ping(sentAt: departs.micros)
+        default: message
+        }
+        send(stamped, to: address, purpose: purpose, effects: &effects)
+        return departs
+    }
+
+    /// True while our own queue is long: upkeep that can wait (probing nodes merely named
+    /// by others, proximity pings) is skipped, so the queue drains instead of growing.
+    func isSwamped(_ now: Instant) -> Bool { (meter?.backlog(at: now) ?? .zero) > settings.probeTimeout / 2 }
 
     func isDead(_ id: NodeID, now: Instant) -> Bool {
         guard let until = dead[id] else { return false }

@@ -14,12 +14,13 @@ public struct PastryNode<App: KBRApplication>: ProtocolCore, Sendable {
     public var identity: NodeRef { pastry.local }
 
     public init(identity: NodeRef, settings: PastrySettings = PastrySettings(), app: App) {
-        self.pastry = Pastry(local: identity, settings: settings)
+        self.pastry = Pastry(local: identity, settings: settings, uploadKbps: app.modeledUploadKbps)
         self.app = app
     }
 
     public mutating func handle(_ event: Event, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         guard !pastry.hasLeft else { return }
+        pastry.clock = now
         switch event {
         case .received(.pastry(.route(let envelope)), let from, let sender):
             receiveRoute(envelope, from: NodeRef(id: sender, address: from), now: now, rng: &rng, effects: &effects)
@@ -124,6 +125,7 @@ public struct PastryNode<App: KBRApplication>: ProtocolCore, Sendable {
         let result = body(&app, &context)
         swap(&context.effects, &effects)
         rng = context.rng
+        pastry.meter = context.meter
         queuedRoutes.append(contentsOf: context.routeRequests)
         return result
     }

@@ -4,8 +4,8 @@ import CanopyPastry
 extension SplitStream {
     /// Whether this node can adopt `requester` in tree `target` right now: Scribe anycast's
     /// predicate for the spare-capacity group.
-    func canAdopt(_ target: Int, _ requester: NodeRef, local: NodeID, now: Instant) -> Bool {
-        requester.id != local && hasRoom(now: now) && trees[target].isAttached
+    func canAdopt(_ target: Int, _ requester: NodeRef, _ kbr: KBRContext) -> Bool {
+        requester.id != kbr.local.id && hasRoom(kbr) && trees[target].isAttached
             && !trees[target].path.contains(requester.id) && !trees[target].hasChild(requester.id)
     }
 
@@ -18,7 +18,7 @@ extension SplitStream {
         let me = kbr.local
         var walk = walk
         if !walk.visited.contains(me.id) { walk.visited.append(me.id) }
-        if canAdopt(target, walk.requester, local: me.id, now: kbr.now) {
+        if canAdopt(target, walk.requester, kbr) {
             addChild(target, walk.requester, spare: 0, &kbr)
             return
         }
@@ -45,8 +45,8 @@ extension SplitStream {
         let g = groupIndex
         // Hysteresis: join with room and a short queue, leave only when full or swamped, so
         // a queue that comes and goes does not turn into a stream of group joins and leaves.
-        let wants = trees[g].member ? spareSlots > 0 && meter.backlog(at: kbr.now) <= config.shedBacklog
-                                    : hasRoom(now: kbr.now)
+        let wants = trees[g].member ? spareSlots > 0 && kbr.uploadBacklog <= config.shedBacklog
+                                    : hasRoom(kbr)
         guard wants != trees[g].member else { return }
         trees[g].member = wants
         if wants {

@@ -17,6 +17,7 @@ extension SplitStream {
             trees[stripe].lastHeardFromParent = kbr.now
             trees[stripe].lastDataFromParent = kbr.now
             lastData = kbr.now
+            if firstData == nil { firstData = kbr.now }
         } else {
             pruneStrayParent(stripe, sender, &kbr)
         }

@@ -20,8 +20,9 @@ extension SplitStream {
         guard let info else { return }
         // Each full round of the ladder that failed waits longer (up to 4x), so a crowd of
         // orphans backs off instead of flooding the overlay with joins.
+        // The wait starts when the join leaves our own upload queue, not when it is queued.
         let backoff = config.joinTimeout * Int64(1 + min(attempt / 4, 3))
-        trees[i].pending = PendingJoin(attempt: attempt, deadline: kbr.now + backoff)
+        trees[i].pending = PendingJoin(attempt: attempt, deadline: kbr.now + kbr.uploadBacklog + backoff)
         let me = kbr.local
         let join = TreeJoin(topic: trees[i].id, joiner: me, budget: config.pushDownBudget,
                             spare: UInt16(min(spareSlots, Int(UInt16.max))),
@@ -71,8 +72,8 @@ extension SplitStream {
         let own = isSource || DigitBase.hex.sharedPrefixLength(me.id, join.topic) > 0
         let able = own && (trees[i].isAttached || trees[i].pending != nil) && bound > 0
             && !trees[i].path.contains(join.joiner.id)
-        if able && (hasRoom(now: kbr.now) || sourceMakesRoom(joinerForwards: join.children > 0, &kbr)) {
-            addChild(i, join.joiner, spare: Int(join.spare), &kbr)
+        if able && (hasRoom(kbr) || sourceMakesRoom(joinerForwards: join.children > 0, &kbr)) {
+            addChild(i, join.joiner, spare: Int(join.spare), forwards: join.children > 0, &kbr)
             return .stop
         }
         // The source hands nobody down: its children are the stripes' tops, and a leaf
@@ -150,8 +151,11 @@ extension SplitStream {
         return false
     }
 
-    mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, _ kbr: inout KBRContext) {
-        trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: false, spare: spare))
+    /// `forwards`: what the join said (it brings a subtree), until the child's refreshes say
+    /// otherwise — a new forwarder taken for a leaf could be evicted with its whole subtree.
+    mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, forwards: Bool = false, _ kbr: inout KBRContext) {
+        trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: forwards,
+                                           spare: spare))
         send(.tree(.accept(topic: trees[i].id, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
         updateSpareMembership(&kbr)
     }
@@ -177,7 +181,7 @@ extension SplitStream {
         if victim.id != join.joiner.id {
             trees[i].children.removeAll { $0.ref.id == victim.id }
             send(.tree(.reject(topic: topic, handedDown: true)), to: victim, &kbr)
-            addChild(i, join.joiner, spare: Int(join.spare), &kbr)
+            addChild(i, join.joiner, spare: Int(join.spare), forwards: join.children > 0, &kbr)
         }
         send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: join.budget - 1, spare: victimSpare,
                                       children: victim.id == join.joiner.id ? join.children : 0))), to: target, &kbr)

@@ -6,7 +6,6 @@ extension SplitStream {
     /// children are dropped, idle child edges get a heartbeat, and parents get refreshes.
     mutating func tick(_ kbr: inout KBRContext) {
         guard started else { return }
-        syncMeter(kbr)
         let now = kbr.now
         var heartbeats: [NodeID: (ref: NodeRef, topics: [NodeID])] = [:]
         for i in trees.indices {
@@ -18,10 +17,10 @@ extension SplitStream {
                 parentLost(i, &kbr, since: trees[i].lastHeardFromParent)
             } else if let parent = trees[i].parent, isStarving(i, now: now) {
                 send(.tree(.leave(topic: trees[i].id)), to: parent, &kbr)
-                parentLost(i, &kbr, since: trees[i].lastDataFromParent)
+                parentLost(i, &kbr, since: lastFed(i))
             } else if trees[i].parent == nil, let pending = trees[i].pending, now >= pending.deadline {
                 // A new attempt would wait behind our own queue: let the queue drain first.
-                let backlog = meter.backlog(at: now)
+                let backlog = kbr.uploadBacklog
                 if backlog > config.shedBacklog {
                     trees[i].pending?.deadline = now + backlog
                 } else {
@@ -52,7 +51,7 @@ extension SplitStream {
     /// Drops one leaf child (from the stripe with the most children) while the upload
     /// queue is too long; the child re-joins elsewhere at once.
     mutating func shedIfSwamped(_ kbr: inout KBRContext) {
-        guard meter.backlog(at: kbr.now) > config.shedBacklog else { return }
+        guard kbr.uploadBacklog > config.shedBacklog else { return }
         let stripes = (0..<stripeCount).sorted { trees[$0].children.count > trees[$1].children.count }
         for i in stripes {
             guard let c = trees[i].children.lastIndex(where: { !$0.forwards }) else { continue }
@@ -69,8 +68,11 @@ extension SplitStream {
         // high up, the highest starving node re-joins first and its subtree is fed again
         // before the nodes below give up their parents too.
         let patience = config.starvationTimeout + TimeSpan(micros: config.parentTimeout.micros / 2 * Int64(trees[i].depth))
-        return now - trees[i].lastDataFromParent > patience && now - lastData < config.parentTimeout
+        return now - lastFed(i) > patience && now - lastData < config.parentTimeout
     }
+
+    /// The last chunk the stripe's parent passed on, or the stream's arrival if later.
+    func lastFed(_ i: Int) -> Instant { max(trees[i].lastDataFromParent, firstData ?? trees[i].lastDataFromParent) }
 
     /// One refresh per parent, covering every topic this node has under it.
     mutating func sendRefreshes(_ kbr: inout KBRContext) {
@@ -114,7 +116,7 @@ extension SplitStream {
                 trees[i].children[c].lastHeard = kbr.now
                 trees[i].children[c].forwards = load.children > 0
                 trees[i].children[c].spare = Int(refresh.spare)
-            } else if trees[i].stripe != nil, trees[i].isAttached, hasRoom(now: kbr.now),
+            } else if trees[i].stripe != nil, trees[i].isAttached, hasRoom(kbr),
                       !trees[i].path.contains(child.id) {
                 // Dropped as silent (its refreshes were late), yet it still counts on us: take
                 // it back rather than send it through a whole new join.

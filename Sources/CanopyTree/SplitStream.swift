@@ -33,8 +33,9 @@ public struct SplitStream: KBRApplication {
     /// When the last chunk arrived from any parent: tells a starving stripe from a stream
     /// that has not started (or has stopped).
     var lastData: Instant?
-    var meter: UploadMeter
-    var overlayBytesCounted: Int64 = 0
+    /// When the first chunk arrived: a stripe cannot be starving since before the stream
+    /// reached this node (its parent's accept may be much older than the stream's start).
+    var firstData: Instant?
 
     static let tickTimer = TimerKey(kind: 0x7472_0001)
 
@@ -46,7 +47,6 @@ public struct SplitStream: KBRApplication {
         self.isSource = isSource
         self.uploadKbps = uploadKbps
         self.modeledVerification = modeledVerification
-        meter = UploadMeter(uploadKbps: uploadKbps > 0 ? uploadKbps : config.controlFloorKbps)
         if let info { adopt(info: info) }
     }
 
@@ -66,16 +66,21 @@ public struct SplitStream: KBRApplication {
     public var bound: Int { capacity?.bound ?? 0 }
     public var spareSlots: Int { max(0, bound - usedSlots) }
     /// A free slot and a short upload queue: only then does this node take a child.
-    func hasRoom(now: Instant) -> Bool {
-        spareSlots > 0 && meter.backlog(at: now) < config.admissionBacklog
+    func hasRoom(_ kbr: KBRContext) -> Bool {
+        spareSlots > 0 && kbr.uploadBacklog < config.admissionBacklog
     }
+
+    /// The node's queue is modeled from everything it sends (data and control, the
+    /// overlay's too); a node without upload still sends control at the network's floor.
+    public var modeledUploadKbps: Double? { uploadKbps > 0 ? uploadKbps : config.controlFloorKbps }
+
     /// Stripes in which this node forwards to at least one child.
     public var interiorStripes: Int { trees.dropLast().reduce(0) { $0 + ($1.children.isEmpty ? 0 : 1) } }
 
     // MARK: setup
 
     mutating func adopt(info: StreamInfo) {
-        let count = info.mode == .tree && info.modeParameter > 0 ? Int(info.modeParameter) : config.stripes
+        let count = info.mode == .tree && info.hasValidParameter ? Int(info.modeParameter) : config.stripes
         let topics = StripeTopics(streamID: info.streamID, stripes: count)
         var adjusted = config
         adjusted.stripes = count
@@ -135,6 +140,10 @@ public struct SplitStream: KBRApplication {
     public mutating func forward(_ payload: inout Message, route: RouteInfo, nextHop: NodeRef,
                                  kbr: inout KBRContext) -> ForwardDecision {
         guard route.previousHop != nil, case .tree(let message) = payload else { return .proceed }
+        // A join or walk that would wait in our upload queue longer than its sender waits for
+        // an answer is dead on arrival (and the previous hop, whose ack from us is as late,
+        // routes it around us): passing it on would only lengthen the queue.
+        if kbr.uploadBacklog > config.joinTimeout { return .stop }
         let decision: ForwardDecision
         switch message {
         case .join(let join):
@@ -148,27 +157,13 @@ public struct SplitStream: KBRApplication {
         return decision
     }
 
-    /// Every message the tree layer sends goes through here, so the upload model sees it
-    /// (with whatever the overlay sent since the last look).
+    /// Every message the tree layer sends to a known node goes through here.
     mutating func send(_ message: Message, to node: NodeRef, _ kbr: inout KBRContext) {
-        syncMeter(kbr)
-        meter.record(message, now: kbr.now)
         kbr.send(message, to: node)
     }
 
-    /// Routed messages are sent by the overlay, whose bytes `syncMeter` picks up.
     mutating func route(_ key: NodeID, _ message: Message, _ kbr: inout KBRContext) {
         kbr.route(key, message)
-    }
-
-    /// Adds the overlay's bytes since the last call (probes, replies, routing hops, ours
-    /// and others' routed messages) to the upload model.
-    mutating func syncMeter(_ kbr: KBRContext) {
-        let sent = kbr.overlayBytesSent
-        if sent > overlayBytesCounted {
-            meter.record(bytes: Int(sent - overlayBytesCounted), now: kbr.now)
-            overlayBytesCounted = sent
-        }
     }
 
     public mutating func deliver(_ payload: Message, route: RouteInfo, kbr: inout KBRContext) {

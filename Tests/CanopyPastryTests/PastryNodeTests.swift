@@ -223,4 +223,87 @@ final class PastryNodeTests: XCTestCase {
         XCTAssertTrue(context.isResponsible(for: NodeID(high: 1003, low: 0)))
         XCTAssertFalse(context.isResponsible(for: NodeID(high: 1007, low: 0)))
     }
+
+    // MARK: thin upload links
+
+    func testUploadMeterQueuesBytesAndDrainsAtTheUploadRate() {
+        var meter = UploadMeter(uploadKbps: 80) // 10,000 bytes a second
+        let t0 = Instant(micros: 5_000_000)
+        meter.record(bytes: 10_000, now: t0)
+        XCTAssertEqual(meter.backlog(at: t0).micros, 1_000_000)
+        XCTAssertEqual(meter.backlog(at: t0 + .milliseconds(Int64(400))).micros, 600_000)
+        meter.record(bytes: 5_000, now: t0 + .milliseconds(Int64(500)))
+        XCTAssertEqual(meter.backlog(at: t0 + .milliseconds(Int64(500))).micros, 1_000_000, "0.5 s left plus 0.5 s more")
+        XCTAssertEqual(meter.backlog(at: t0 + .seconds(3)), .zero, "an idle link drains completely")
+    }
+
+    private func probes(_ effects: [Effect]) -> [(leaves: Int, to: Int)] {
+        sends(effects).compactMap { if case .leafProbe(_, let members) = $0.0 { (members.count, $0.1) } else { nil } }
+    }
+
+    /// A leaf set is ~400 bytes: routine probes repeat it only when it changed since the
+    /// member last saw it.
+    func testARoutineProbeCarriesTheLeafSetOnlyWhenItIsNews() {
+        var h = joinedNode(app: NoApplication())
+        var rounds: [[(leaves: Int, to: Int)]] = []
+        for round in 0..<3 {
+            if round == 2 { _ = h.receive(.ping(sentAt: 0), from: ref(1002, 9)) } // a new member
+            h.now = h.now + .seconds(20)
+            let sent = probes(h.handle(.timer(TimerKey(kind: PastryTimers.leafTick))))
+            let ids: [Int: UInt64] = [1: 990, 2: 995, 3: 1005, 4: 1010, 9: 1002]
+            for probe in sent { _ = h.receive(.leafReply(echo: h.now.micros, leafSet: []), from: ref(ids[probe.to]!, probe.to)) }
+            rounds.append(sent)
+        }
+        XCTAssertEqual(rounds[0].count, 4)
+        XCTAssertTrue(rounds[0].allSatisfy { $0.leaves == 4 }, "first probe to each member: the whole leaf set")
+        XCTAssertEqual(rounds[1].count, 4)
+        XCTAssertTrue(rounds[1].allSatisfy { $0.leaves == 0 }, "nothing changed: bare liveness probes")
+        XCTAssertTrue(rounds[2].allSatisfy { $0.leaves == 5 }, "the leaf set changed: everyone hears of it once")
+    }
+
+    func testABareProbeIsAnsweredWithTheLeafSetOnlyOnce() {
+        var h = joinedNode(app: NoApplication())
+        let prober = ref(1005, 3)
+        func reply(_ probe: PastryMessage) -> Int? {
+            sends(h.receive(probe, from: prober)).compactMap { if case .leafReply(_, let m) = $0.0 { m.count } else { nil } }.first
+        }
+        XCTAssertEqual(reply(.leafProbe(sentAt: 1, leafSet: [])), 4, "news to the prober")
+        XCTAssertEqual(reply(.leafProbe(sentAt: 2, leafSet: [])), 0, "it has it already")
+        XCTAssertEqual(reply(.leafProbe(sentAt: 3, leafSet: [ref(1010, 4)])), 4, "a probe with a leaf set asks for an exchange")
+    }
+
+    /// An application on a 8 kbit/s link (1,000 bytes a second) that queues ~4.5 s of
+    /// upload whenever it is sent anything.
+    private struct ThinApp: KBRApplication {
+        var modeledUploadKbps: Double? { 8 }
+        mutating func receive(_ message: Message, from sender: NodeRef, kbr: inout KBRContext) {
+            let filler = (0..<40).map { NodeRef(id: NodeID(high: 7, low: UInt64($0)), address: PeerAddress(simulatedNode: 50)) }
+            for _ in 0..<5 { kbr.send(.pastry(.rowReply(row: 0, entries: filler)), to: sender) }
+        }
+    }
+
+    /// A node whose own upload queue is long must not blame the wait on its peers: probes
+    /// are timed from when they leave, so its healthy leaf set is not declared dead (which
+    /// would set off repairs that lengthen the queue further).
+    func testASwampedNodeTimesItsProbesFromWhenTheyLeave() {
+        var h = joinedNode(app: ThinApp())
+        h.now = h.now + .seconds(20)
+        _ = h.handle(.received(.stream(.infoRequest), from: PeerAddress(simulatedNode: 50), sender: NodeID(high: 7, low: 99)))
+        let backlogged = h.handle(.timer(TimerKey(kind: PastryTimers.leafTick)))
+        XCTAssertEqual(probes(backlogged).count, 4)
+        // Named by a peer while swamped: not probed now (later gossip names it again).
+        let gossip = h.receive(.leafReply(echo: h.now.micros, leafSet: [ref(1003, 8)]), from: ref(1005, 3))
+        XCTAssertFalse(probes(gossip).contains { $0.to == 8 })
+        // Optional answers wait too: a row for someone's table upkeep, a leaf set in a reply.
+        XCTAssertTrue(sends(h.receive(.rowRequest(row: 0), from: ref(1010, 4))).isEmpty)
+        let answer = sends(h.receive(.leafProbe(sentAt: 1, leafSet: [ref(1010, 4)]), from: ref(995, 2)))
+        XCTAssertTrue(answer.contains { if case .leafReply(_, let m) = $0.0 { m.isEmpty } else { false } },
+                      "liveness is answered, without the leaf set")
+        // Two probe timeouts pass while the probes still sit in the queue: no retry, nobody dead.
+        for _ in 0..<2 {
+            h.now = h.now + .seconds(2)
+            XCTAssertTrue(probes(h.handle(.timer(TimerKey(kind: PastryTimers.probeCheck)))).isEmpty)
+        }
+        XCTAssertEqual(h.node.pastry.leafSet.members.count, 4)
+    }
 }

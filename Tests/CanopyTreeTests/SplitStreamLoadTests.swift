@@ -5,9 +5,10 @@ import CanopyPastry
 import CanopyStream
 import NIOCore
 
-/// The load-aware parts of SplitStream, one node at a time: the upload-queue model, refusing
-/// children while the queue is long, re-joining a starving stripe, and pruning stray
-/// parents without flooding them.
+/// The load-aware parts of SplitStream, one node at a time: refusing children while the
+/// queue is long, re-joining a starving stripe (but not before the stream arrived), keeping
+/// new forwarders at the source, not relaying joins through a swamped link, and pruning
+/// stray parents without flooding them.
 final class SplitStreamLoadTests: XCTestCase {
     private let source = NodeRef(id: NodeID(high: 0xA000_0000_0000_0000, low: 1), address: PeerAddress(simulatedNode: 0))
     private let parent = NodeRef(id: NodeID(high: 0x3000_0000_0000_0000, low: 2), address: PeerAddress(simulatedNode: 1))
@@ -21,26 +22,15 @@ final class SplitStreamLoadTests: XCTestCase {
 
     /// Runs one upcall on `app` as node `ref` at `now`; returns what it did.
     @discardableResult
-    private func upcall(_ app: inout SplitStream, as ref: NodeRef, at now: Instant,
+    private func upcall(_ app: inout SplitStream, as ref: NodeRef, at now: Instant, queuedBytes: Int = 0,
                         _ body: (inout SplitStream, inout KBRContext) -> Void) -> [Effect] {
-        var kbr = KBRContext(testingAs: ref, now: now)
+        var kbr = KBRContext(testingAs: ref, now: now, uploadKbps: app.modeledUploadKbps, queuedBytes: queuedBytes)
         body(&app, &kbr)
         return kbr.effects.items
     }
 
     private func sent(_ effects: [Effect]) -> [TreeMessage] {
         effects.compactMap { if case .send(.tree(let m), _) = $0 { m } else { nil } }
-    }
-
-    func testUploadMeterQueuesBytesAndDrainsAtTheUploadRate() {
-        var meter = UploadMeter(uploadKbps: 80) // 10,000 bytes a second
-        let t0 = Instant(micros: 5_000_000)
-        meter.record(bytes: 10_000, now: t0)
-        XCTAssertEqual(meter.backlog(at: t0).micros, 1_000_000)
-        XCTAssertEqual(meter.backlog(at: t0 + .milliseconds(Int64(400))).micros, 600_000)
-        meter.record(bytes: 5_000, now: t0 + .milliseconds(Int64(500)))
-        XCTAssertEqual(meter.backlog(at: t0 + .milliseconds(Int64(500))).micros, 1_000_000, "0.5 s left plus 0.5 s more")
-        XCTAssertEqual(meter.backlog(at: t0 + .seconds(3)), .zero, "an idle link drains completely")
     }
 
     /// The source has free slots either way; only its queue decides.
@@ -54,9 +44,9 @@ final class SplitStreamLoadTests: XCTestCase {
         XCTAssertEqual(idle.usedSlots, 1)
 
         var busy = SplitStream(uploadKbps: 2000, info: info, isSource: true, modeledVerification: true)
-        busy.meter.record(bytes: 250_000, now: now) // a second of upload already queued
         XCTAssertGreaterThan(busy.spareSlots, 0)
-        let refused = sent(upcall(&busy, as: source, at: now) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) })
+        // A second of upload (2,000 kbit/s) already queued.
+        let refused = sent(upcall(&busy, as: source, at: now, queuedBytes: 250_000) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) })
         XCTAssertTrue(refused.isEmpty, "a busy source takes no leaf and spends no upload refusing it")
         XCTAssertEqual(busy.usedSlots, 0, "no child taken while the queue is long")
     }
@@ -120,5 +110,76 @@ final class SplitStreamLoadTests: XCTestCase {
             leaves += effects.filter { if case .send(.tree(.leave), let to) = $0 { to == stray.address } else { false } }.count
         }
         XCTAssertEqual(leaves, 1, "one leave for a whole burst of stray data")
+    }
+
+    private func lost(_ effects: [Effect]) -> Bool {
+        effects.contains { if case .observe(let o) = $0 { o is TreeParentLost } else { false } }
+    }
+
+    /// Trees form before the stream starts: a parent accepted long before the first chunk
+    /// is not "starving" the moment another stripe's first chunk arrives.
+    func testStarvationIsCountedFromTheStreamsArrival() {
+        var now = Instant(micros: 1_000_000)
+        var app = attachedNode(at: now)
+        let quiet = app.topics!.stripes[0]
+        now = Instant(micros: 20_000_000) // the stream starts long after the accepts
+        var sequence: UInt32 = 1
+        var lostAfter: TimeSpan?
+        let firstChunk = now
+        for _ in 0..<48 {
+            now += .milliseconds(Int64(250))
+            let effects = upcall(&app, as: me, at: now) { app, kbr in
+                app.receive(self.chunk(sequence, at: now), from: self.parent, kbr: &kbr) // stripe 1 flows
+                app.receive(.tree(.heartbeat(topics: [quiet])), from: self.parent, kbr: &kbr)
+                app.timer(SplitStream.tickTimer, kbr: &kbr)
+            }
+            sequence += 2
+            if lostAfter == nil, lost(effects) { lostAfter = now - firstChunk }
+        }
+        guard let lostAfter else { return XCTFail("a stripe that never flows is given up in the end") }
+        XCTAssertGreaterThan(lostAfter, TreeConfig().starvationTimeout, "patience starts with the stream, not the accept")
+    }
+
+    /// A forwarder the source has just taken in is not mistaken for a leaf (its first
+    /// refresh has not come yet) and evicted when the next forwarder needs room.
+    func testTheSourceKeepsAForwarderItJustTookIn() {
+        var config = TreeConfig()
+        config.maxChildren = 2
+        var source = SplitStream(uploadKbps: 2000, config: config, info: info, isSource: true, modeledVerification: true)
+        let topic = source.topics!.stripes[0]
+        let leaf = NodeRef(id: NodeID(high: 0x0100_0000_0000_0000, low: 5), address: PeerAddress(simulatedNode: 5))
+        let forwarder = NodeRef(id: NodeID(high: 0x0200_0000_0000_0000, low: 6), address: PeerAddress(simulatedNode: 6))
+        let next = NodeRef(id: NodeID(high: 0x0300_0000_0000_0000, low: 7), address: PeerAddress(simulatedNode: 7))
+        let now = Instant(micros: 2_000_000)
+        for (joiner, children) in [(leaf, UInt8(0)), (forwarder, 4), (next, 9)] {
+            let join = TreeJoin(topic: topic, joiner: joiner, budget: 0, spare: 0, children: children)
+            upcall(&source, as: self.source, at: now) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
+        }
+        XCTAssertEqual(Set(source.trees[0].children.map(\.ref.id)), [forwarder.id, next.id], "the leaf made room")
+    }
+
+    /// A node without upload relays routed joins like any Pastry hop, unless its own queue
+    /// is longer than the joiner waits for an answer: then relaying only lengthens the queue.
+    func testASwampedNodeDropsRoutedJoinsInsteadOfRelayingThem() {
+        let now = Instant(micros: 1_000_000)
+        var app = SplitStream(uploadKbps: 0, info: info, modeledVerification: true)
+        upcall(&app, as: me, at: now) { app, kbr in
+            app.command(.join(bootstrap: nil), kbr: &kbr)
+            app.overlayReady(kbr: &kbr)
+        }
+        let join = TreeJoin(topic: app.topics!.stripes[0], joiner: joiner, budget: 8, spare: 0, children: 0)
+        let route = RouteInfo(key: join.topic, origin: joiner, previousHop: joiner, hops: 1)
+        func decision(queuedBytes: Int) -> (ForwardDecision, [Effect]) {
+            var payload = Message.tree(.join(join))
+            var result = ForwardDecision.proceed
+            let effects = upcall(&app, as: me, at: now, queuedBytes: queuedBytes) { app, kbr in
+                result = app.forward(&payload, route: route, nextHop: self.parent, kbr: &kbr)
+            }
+            return (result, effects)
+        }
+        XCTAssertEqual(decision(queuedBytes: 0).0, .proceed, "an idle thin node passes the join on")
+        let swamped = decision(queuedBytes: 40_000) // 10 s at the 32 kbit/s control floor
+        XCTAssertEqual(swamped.0, .stop)
+        XCTAssertTrue(sent(swamped.1).isEmpty)
     }
 }

@@ -47,11 +47,25 @@ public final class TreeMode: SimMode {
         return PastryNode(identity: identity, settings: settings, app: app)
     }
 
-    /// Listeners join the overlay through the source, which is up from the start (a random
-    /// live node may itself still be joining, which delays the overlay join by a retry).
+    /// Listeners join the overlay through a random listener that has joined it and has
+    /// upload (as a tracker would hand out), else through the source. Not always the
+    /// source: the first hop of every overlay join answers with routing rows, and 10,000
+    /// joins in 20 s would take the source's whole upload, which every stripe needs.
+    /// Not a node still joining (the join would wait for a retry) nor one without upload
+    /// (the rows would queue behind its thin link).
     public func bootstrap(for node: Int, sim: any SimContext) -> PeerAddress? {
-        node == 0 ? nil : sim.identity(of: 0).address
+        guard node != 0 else { return nil }
+        for _ in 0..<Self.bootstrapDraws {
+            guard let peer = sim.randomLiveNode(excludingSource: true) else { break }
+            if sim.uploadKbps(of: peer) > 0, (sim.core(peer) as? PastryNode<SplitStream>)?.pastry.isJoined == true {
+                return sim.identity(of: peer).address
+            }
+        }
+        return sim.identity(of: 0).address
     }
+
+    /// Random picks tried before falling back to the source.
+    private static let bootstrapDraws = 8
 
     public func start(sim: any SimContext) {
         lookups.start(sim: sim)
