@@ -14,11 +14,14 @@ public final class ListenerPlayout: NodeApplication, @unchecked Sendable {
     public let info: StreamInfo
     /// Where clock probes go: the source.
     public let clockPeer: PeerAddress
+    /// Each chunk plays this long after the source generated it.
+    public let delay: TimeSpan
     private let framesPerChunk: Int64
     private let frameDuration: TimeSpan
     private var buffer: PlayoutBuffer
     private var clock = ClockOffsetEstimator()
     private var delays = DelaySamples()
+    private var gaps = PlayoutGaps()
     private let decoder: OpusDecoder
     private var sink: (any AudioSink)?
     private var early: [Chunk] = []
@@ -39,6 +42,7 @@ public final class ListenerPlayout: NodeApplication, @unchecked Sendable {
         self.clockPeer = clockPeer
         frameDuration = .milliseconds(Int64(AudioFormat.frameMilliseconds))
         framesPerChunk = max(1, Int64(info.chunkMicros) / frameDuration.micros)
+        self.delay = delay
         buffer = PlayoutBuffer(delay: delay, frameDuration: frameDuration)
         decoder = try OpusDecoder()
         self.sink = sink
@@ -100,12 +104,15 @@ public final class ListenerPlayout: NodeApplication, @unchecked Sendable {
         var packet: [UInt8]?
         do {
             switch step {
-            case .play(_, let received):
+            case .play(let frame, let received):
+                gaps.record(frame: frame, received: true)
                 try decoder.decode(received, into: &pcm)
                 packet = received
-            case .fec(_, let next):
+            case .fec(let frame, let next):
+                gaps.record(frame: frame, received: false)
                 try decoder.decodeFEC(next, into: &pcm)
-            case .conceal:
+            case .conceal(let frame):
+                gaps.record(frame: frame, received: false)
                 try decoder.conceal(into: &pcm)
             }
         } catch {
@@ -138,7 +145,8 @@ public final class ListenerPlayout: NodeApplication, @unchecked Sendable {
     public func report() -> ListenerReport {
         let offset = clock.offset
         let quantiles = offset.flatMap { delays.quantiles([0.5, 0.99], offset: $0) }
-        return ListenerReport(chunksReceived: chunksReceived, playout: buffer.counters,
+        return ListenerReport(chunksReceived: chunksReceived, playoutDelay: delay, frameDuration: frameDuration,
+                              playout: buffer.counters, gaps: gaps,
                               delayP50: quantiles?[0], delayP99: quantiles?[1], clockOffset: offset,
                               clockRoundTrip: clock.bestRoundTrip, decodeErrors: decodeErrors, sinkError: sinkError)
     }
@@ -161,7 +169,11 @@ public final class ListenerPlayout: NodeApplication, @unchecked Sendable {
 /// One listener's figures, as the demo table and `canopy listen` print them.
 public struct ListenerReport: Sendable {
     public var chunksReceived: Int
+    /// The delay this listener plays at: its `--playout-delay`, or its mode's default.
+    public var playoutDelay: TimeSpan
+    public var frameDuration: TimeSpan
     public var playout: PlayoutBuffer.Counters
+    public var gaps: PlayoutGaps
     /// `t_recv − t_gen`, corrected by the estimated clock offset.
     public var delayP50: TimeSpan?
     public var delayP99: TimeSpan?
@@ -173,4 +185,7 @@ public struct ListenerReport: Sendable {
     public var sinkError: String?
     /// The node's counters (rejected datagrams by reason...), filled in by the session.
     public var node = NodeCounters()
+
+    /// The longest run of frames not played as received, as audio time.
+    public var longestGap: TimeSpan { frameDuration * gaps.longest }
 }

@@ -17,9 +17,11 @@ public final class ListenerSession: Sendable {
 
     /// - Parameters:
     ///   - bind: local address; port 0 for any.
+    ///   - playoutDelay: nil for the stream's default (`StreamModes.defaultPlayoutDelay(for:)`),
+    ///     known only once the bootstrap has described the stream.
     ///   - makeSink: builds the output once the stream (and its pre-skip) is known; nil for none.
     public static func start(bootstrap: PeerAddress, bind: PeerAddress, on group: any EventLoopGroup,
-                             playoutDelay: TimeSpan, uploadBytesPerSecond: Int? = nil,
+                             playoutDelay: TimeSpan?, uploadBytesPerSecond: Int? = nil,
                              infoTimeout: TimeSpan = .seconds(3),
                              makeSink: (StreamInfo) throws -> (any AudioSink)?) async throws -> ListenerSession {
         let info = try await InfoQuery.fetch(from: bootstrap, bindHost: bind.host, on: group, timeout: infoTimeout)
@@ -27,7 +29,8 @@ public final class ListenerSession: Sendable {
         // A source bound to 0.0.0.0 announces host 0: reach it where we reached the bootstrap.
         let announced = info.source.address
         let clockPeer = announced.host == 0 ? PeerAddress(host: bootstrap.host, port: announced.port) : announced
-        let playout = try ListenerPlayout(info: info, clockPeer: clockPeer, delay: playoutDelay, sink: try makeSink(info))
+        let playout = try ListenerPlayout(info: info, clockPeer: clockPeer,
+                                          delay: playoutDelay ?? StreamModes.defaultPlayoutDelay(for: info), sink: try makeSink(info))
         let configuration = NodeConfiguration(bind: bind, uploadBytesPerSecond: uploadBytesPerSecond)
         let node = try await NodeDriver.start(on: group, configuration: configuration, application: playout) { identity in
             StreamModes.listenerCore(info: info, identity: identity,

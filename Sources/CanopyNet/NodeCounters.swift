@@ -14,6 +14,10 @@ public struct NodeCounters: Sendable, Equatable {
     /// Datagrams the upload pacer dropped because its queue was full.
     public var pacerDropped = 0
     public var delivered = 0
+    /// Messages carrying stream chunks that this node sent to peers: non-zero only for a
+    /// node that forwards or serves the stream (a tree parent, a mesh supplier), which is
+    /// how a test or an operator tells an interior listener from a leaf.
+    public var chunksSent = 0
     public var messagesReassembled = 0
     /// Every observation by type name, for logs and tests.
     public var observations: [String: Int] = [:]

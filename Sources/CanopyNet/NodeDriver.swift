@@ -209,6 +209,7 @@ public final class NodeDriver: @unchecked Sendable {
 
     private func transmit(_ message: Message, to address: PeerAddress, now: Instant) {
         guard !closed else { return }
+        if message.isData { counters.chunksSent += 1 }
         let envelope = Envelope(sender: identity.id, message: message)
         nextMessageID &+= 1
         guard let datagrams = Fragmenter.datagrams(for: envelope, messageID: nextMessageID) else {

@@ -24,6 +24,24 @@ public enum StreamModes {
         }
     }
 
+    /// The scheduler a mesh stream announces in `modeParameter` (meaningless in other modes).
+    static func meshScheduler(of info: StreamInfo) -> MeshScheduler {
+        MeshScheduler(rawValue: info.modeParameter) ?? .donet
+    }
+
+    /// A playout delay that plays gaplessly on loopback in each mode: DONet's buffer-map
+    /// exchange adds about one period per hop, so it needs more slack than push or HAVE.
+    /// The one rule behind `canopy demo`'s default and `canopy listen`'s.
+    public static func defaultPlayoutDelay(mode: StreamMode, scheduler: MeshScheduler) -> TimeSpan {
+        .milliseconds(mode == .mesh && scheduler == .donet ? 1_500 : 500)
+    }
+
+    /// The default for a stream a listener has joined: it learns the mode only from the
+    /// stream's info, so a bare `canopy listen` plays a DONet mesh without gaps too.
+    public static func defaultPlayoutDelay(for info: StreamInfo) -> TimeSpan {
+        defaultPlayoutDelay(mode: info.mode, scheduler: meshScheduler(of: info))
+    }
+
     /// The source's core for `info.mode`.
     public static func sourceCore(info: StreamInfo, identity: NodeRef, uploadKbps: Double?) -> any ProtocolCore {
         let upload = uploadKbps ?? unlimitedUploadKbps
@@ -34,7 +52,7 @@ public enum StreamModes {
             return PastryNode(identity: identity, app: SplitStream(uploadKbps: upload, info: info, isSource: true))
         case .mesh:
             var config = MeshConfig()
-            config.scheduler = MeshScheduler(rawValue: info.modeParameter) ?? .donet
+            config.scheduler = meshScheduler(of: info)
             return MeshNode(source: identity, info: info, uploadKbps: upload, config: config)
         }
     }

@@ -34,7 +34,8 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         try await CLI.run("demo") {
             let (mode, scheduler, bitrate) = try stream.resolved()
-            let playoutDelay = playoutDelayOption ?? StreamOptions.defaultPlayoutMs(mode: mode, scheduler: scheduler)
+            let playoutDelay = playoutDelayOption
+                ?? Int(StreamModes.defaultPlayoutDelay(mode: mode, scheduler: scheduler).milliseconds)
             guard (1...200).contains(listeners) else { throw CLIError("bad --listeners \(listeners) — use 1 to 200") }
             guard seconds > 0, seconds <= 3_600 else { throw CLIError("bad --seconds \(seconds) — use a duration up to 3600") }
             guard (20...10_000).contains(playoutDelay) else { throw CLIError("bad --playout-delay \(playoutDelay) — use 20 to 10000 ms") }
@@ -59,7 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
                                                                 playoutDelay: delay) { _ in try WAVWriter(path: path) })
                 paths.append(path)
             }
-            CLI.note("canopy demo: \(mode) mode, 1 source + \(listeners) listeners on loopback, \(String(format: "%g", seconds)) s of audio, playout delay \(playoutDelay) ms")
+            CLI.note("canopy demo: \(mode) mode\(mode == .mesh ? " (\(scheduler))" : ""), 1 source + \(listeners) listeners on loopback, \(String(format: "%g", seconds)) s of audio, playout delay \(playoutDelay) ms")
             let all = sessions
             let status = StatusLine()
             let ticker = status.run(every: 0.5) {
@@ -102,15 +103,17 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     static func table(_ reports: [ListenerReport]) -> String {
-        var lines = ["listener  chunks  continuity  delay p50  delay p99  concealed  FEC  rejected"]
+        var lines = ["listener  chunks  continuity  delay p50  delay p99  concealed  FEC  longest gap  rejected"]
         for (i, r) in reports.enumerated() {
             let p50 = pad(ListenCommand.ms(r.delayP50), 9), p99 = pad(ListenCommand.ms(r.delayP99), 9)
             lines.append(String(format: "%8d  %6d  %10.4f  ", i + 1, r.chunksReceived, r.playout.continuity) + p50 + "  " + p99
-                         + String(format: "  %9d  %3d  %8d", r.playout.concealed, r.playout.fecRecovered, r.node.rejectedTotal))
+                         + String(format: "  %9d  %3d  %8.0f ms  %8d", r.playout.concealed, r.playout.fecRecovered,
+                                  r.longestGap.milliseconds, r.node.rejectedTotal))
         }
         let worst = reports.map(\.playout.continuity).min() ?? 0
         let mean = reports.map(\.playout.continuity).reduce(0, +) / Double(max(1, reports.count))
-        lines.append(String(format: "continuity: min %.4f, mean %.4f over %d listeners", worst, mean, reports.count))
+        let longestGap = reports.map(\.longestGap.milliseconds).max() ?? 0
+        lines.append(String(format: "continuity: min %.4f, mean %.4f over %d listeners; longest gap %.0f ms", worst, mean, reports.count, longestGap))
         return lines.joined(separator: "\n")
     }
 }

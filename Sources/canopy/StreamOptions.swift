@@ -22,10 +22,4 @@ struct StreamOptions: ParsableArguments {
         guard (6...256).contains(bitrate) else { throw CLIError("bad --bitrate \(bitrate) — use 6 to 256 kbit/s") }
         return (streamMode, try CLI.scheduler(scheduler), bitrate)
     }
-
-    /// A playout delay that plays gaplessly on loopback in each mode: DONet's buffer-map
-    /// exchange adds about one period per hop, so it needs more slack than push or HAVE.
-    static func defaultPlayoutMs(mode: StreamMode, scheduler: MeshScheduler) -> Int {
-        mode == .mesh && scheduler == .donet ? 1_500 : 500
-    }
 }
