@@ -9,6 +9,10 @@ public struct MeshCounters: Sendable, Equatable {
     /// Chunks we served, and requests for chunks we refused (no capacity or not held).
     public var served = 0
     public var refusedByUs = 0
+    /// Chunks we sent unasked to partners subscribed to their substream, and how often we
+    /// moved a substream to another pusher.
+    public var pushed = 0
+    public var pusherChanges = 0
     /// Partners dropped by the refinement, and lost to silence.
     public var refined = 0
     public var silent = 0

@@ -15,9 +15,11 @@ extension MeshNode {
         let sequence = chunk.sequence
         let supplier = partnerIndex(from)
         if let supplier {
+            heard(sequence, from: supplier, now: now)
             partners[supplier].holdings.slide(inserting: sequence, capacity: holdingsCapacity)
             partners[supplier].receivedBytes += chunk.payload.readableBytes
         }
+        let requested = requests[sequence]?.partner == from
         if let request = requests[sequence], request.partner == from {
             requests[sequence] = nil
             if let supplier { partners[supplier].outstanding -= 1 }
@@ -27,7 +29,9 @@ extension MeshNode {
             return
         }
         hold(chunk, now: now)
+        if requested { pulled(sequence, now: now, effects: &effects) }
         effects.deliver(chunk)
+        pushToSubscribers(sequence, except: from, now: now, effects: &effects)
         switch scheduler {
         case .chainsaw: announce(sequence, now: now, effects: &effects)
         case .donet: sendStatus(now: now, effects: &effects)
@@ -37,6 +41,7 @@ extension MeshNode {
     /// Keeps a verified chunk for partners.
     private mutating func hold(_ chunk: Chunk, now: Instant) {
         store.put(chunk)
+        if config.substreamPush, firstHeard[chunk.sequence] == nil { firstHeard[chunk.sequence] = now }
         learnTiming(chunk, now: now)
         mapCache = nil
         if chunk.sequence > newestHeld ?? 0 || newestHeld == nil { newestHeld = chunk.sequence }
@@ -50,26 +55,31 @@ extension MeshNode {
     /// spreads in fewer rounds. Partners that cannot upload come after, oldest chunk first
     /// (nearest its playout deadline): they only consume, and by then a chunk is common.
     /// Work pushed back past the asker's patience is refused later (`dropStaleServes`).
-    mutating func serve(_ sequences: [UInt32], to address: PeerAddress, now: Instant, effects: inout Effects) {
+    /// A chunk `pushed` to a subscriber that cannot be queued ends that substream's
+    /// subscription (the refusal tells the subscriber to pull it again).
+    mutating func serve(_ sequences: [UInt32], to address: PeerAddress, pushed: Bool = false,
+                        now: Instant, effects: inout Effects) {
         var refused: [UInt32] = []
         let chunkBytes = Int(chunkBits / 8)
         if let asker = partnerIndex(address) {
             let forwards = partners[asker].spareKbps > 0
             for sequence in sequences {
-                let at = serveQueue.firstIndex { queued in
-                    forwards ? !queued.forwards || queued.sequence < sequence : !queued.forwards && queued.sequence > sequence
-                } ?? serveQueue.endIndex
+                let entry = QueuedServe(address: address, sequence: sequence, forwards: forwards, pushed: pushed, acceptedAt: now)
+                let at = serveQueue.firstIndex { entry.precedes($0) } ?? serveQueue.endIndex
                 guard store.holds(sequence),
                       upload.canServe(bytes: chunkBytes, waiting: at * chunkBytes, now: now, maxQueue: config.maxQueue) else {
                     refused.append(sequence)
                     continue
                 }
-                serveQueue.insert(QueuedServe(address: address, sequence: sequence, forwards: forwards, acceptedAt: now), at: at)
+                serveQueue.insert(entry, at: at)
             }
         } else {
             refused = sequences
         }
         counters.refusedByUs += refused.count
+        if pushed, let i = partnerIndex(address) {
+            for sequence in refused { partners[i].pushMask &= ~Self.bit(of: sequence) }
+        }
         if !refused.isEmpty { send(.mesh(.refuse(refused)), to: address, now: now, effects: &effects) }
         pumpUploads(now: now, effects: &effects)
     }
@@ -78,9 +88,11 @@ extension MeshNode {
     mutating func pumpUploads(now: Instant, effects: inout Effects) {
         dropStaleServes(now: now, effects: &effects)
         while !serveQueue.isEmpty, upload.backlog(now: now) <= Self.uploadSlack {
-            let (address, sequence) = (serveQueue[0].address, serveQueue[0].sequence)
-            serveQueue.removeFirst()
-            guard partnerIndex(address) != nil, let chunk = store.chunk(sequence) else { continue }
+            let next = serveQueue.removeFirst()
+            let (address, sequence) = (next.address, next.sequence)
+            guard let i = partnerIndex(address), !partners[i].holdings.contains(sequence),
+                  !next.pushed || partners[i].pushMask & Self.bit(of: sequence) != 0,
+                  let chunk = store.chunk(sequence) else { continue }
             send(.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil)),
                  to: address, now: now, effects: &effects)
             counters.served += 1
@@ -128,6 +140,7 @@ extension MeshNode {
             counters.refusedToUs += 1
         }
         if let supplier { partners[supplier].spareKbps = max(1, partners[supplier].spareKbps / 2) }
+        pusherRefused(sequences, by: address, now: now, effects: &effects)
         runScheduler(now: now, rng: &rng, effects: &effects)
     }
 
@@ -147,6 +160,7 @@ extension MeshNode {
             send(message, to: partners[i].address, now: now, effects: &effects)
             partners[i].holdings.slide(inserting: chunk.sequence, capacity: holdingsCapacity)
         }
+        pushToSubscribers(chunk.sequence, except: nil, now: now, effects: &effects)
         if scheduler == .chainsaw { announce(chunk.sequence, now: now, effects: &effects) }
     }
 
@@ -163,7 +177,8 @@ extension MeshNode {
         }
     }
 
-    /// Sends each partner the batched HAVEs for the chunks it is not known to hold.
+    /// Sends each partner the batched HAVEs for the chunks it is not known to hold and will
+    /// not get from us by push anyway.
     mutating func flushHaves(now: Instant, effects: inout Effects) {
         guard !pendingHaves.isEmpty else { return }
         if haveTimerSet {
@@ -174,7 +189,7 @@ extension MeshNode {
         pendingHaves.removeAll(keepingCapacity: true)
         let spare = spareKbps(now: now)
         for partner in partners {
-            let news = batch.filter { !partner.holdings.contains($0) }
+            let news = batch.filter { !partner.holdings.contains($0) && (partner.pushMask & Self.bit(of: $0) == 0 || $0 < partner.pushFrom[Self.substream(of: $0)]) }
             if news.isEmpty { continue }
             send(.mesh(.have(spareKbps: spare, sequences: Array(news.prefix(MeshMessage.maxSequences)))),
                  to: partner.address, now: now, effects: &effects)

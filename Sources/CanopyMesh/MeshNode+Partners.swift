@@ -111,7 +111,10 @@ extension MeshNode {
     mutating func statusArrived(_ status: MeshStatus, partner i: Int, now: Instant,
                                 rng: inout SeededRNG, effects: inout Effects) {
         partners[i].update(status, now: now)
-        if let newest = status.map.newest { noteAvailable(newest, now: now) }
+        if let newest = status.map.newest {
+            heard(newest, from: i, now: now)
+            noteAvailable(newest, now: now)
+        }
         guard !isSource, status.spareKbps > 0 else { return }
         scheduleSoon(now: now, effects: &effects)
     }
@@ -120,6 +123,7 @@ extension MeshNode {
     mutating func removePartner(_ address: PeerAddress, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         guard let i = partnerIndex(address) else { return }
         partners.remove(at: i)
+        forgetPusher(address)
         var orphaned = false
         for (sequence, request) in requests where request.partner == address {
             requests[sequence] = PendingRequest(partner: nil, sentAt: request.sentAt, timeoutAt: now, avoid: address)
@@ -163,6 +167,7 @@ extension MeshNode {
         for ask in pendingPartners where now - ask.at > Self.partnerRequestTimeout { view.remove(ask.address) }
         pendingPartners.removeAll { now - $0.at > Self.partnerRequestTimeout }
         view.expire(now: now)
+        if let low = windowLow(now: now) { firstHeard = firstHeard.filter { $0.key >= low } }
         for partner in partners { view.add(partner.ref, now: now, direct: true, rng: &rng) }
 
         if !isSource, let bootstrap, now - lastJoinSent >= Self.joinRetry,

@@ -23,10 +23,20 @@ extension MeshNode {
         expireRequests(now: now, below: low)
 
         var needs: [ChunkNeed] = []
+        var pushDue: Instant?
+        var late: [UInt32] = []
         if low <= edge {
             for sequence in low...edge where !store.holds(sequence) {
                 let pending = requests[sequence]
                 if pending?.partner != nil { continue }
+                if let until = pushDeadline(sequence, now: now) {
+                    pushDue = min(pushDue ?? until, until)
+                    continue
+                }
+                if awaitsPush(sequence) {
+                    late.append(sequence)
+                    continue
+                }
                 needs.append(ChunkNeed(sequence: sequence, deadline: deadline(of: sequence), avoid: pending?.avoid))
             }
         }
@@ -47,7 +57,12 @@ extension MeshNode {
             }
             sendRequests(assignments, suppliers: suppliers, partnerIndices: usable, now: now, effects: &effects)
         }
-        if let next = requests.values.compactMap({ $0.partner == nil ? nil : $0.timeoutAt }).min() {
+        if !late.isEmpty {
+            cancelPushers(of: late, now: now, effects: &effects)
+            pushDue = min(pushDue ?? .init(micros: .max), now + config.pushGrace)
+        }
+        let timeouts = requests.values.compactMap { $0.partner == nil ? nil : $0.timeoutAt }
+        if let next = (timeouts + [pushDue].compactMap { $0 }).min() {
             armSchedule(at: next, effects: &effects)
         }
     }

@@ -49,6 +49,15 @@ public struct MeshNode: ProtocolCore {
     /// First chunk this node wants: set from the first edge it hears of.
     var playStart: UInt32?
     var requests: [UInt32: PendingRequest] = [:]
+    /// Per substream, the partner that pushes it to us; nil: we pull it.
+    var pushers = [PeerAddress?](repeating: nil, count: MeshMessage.substreams)
+    /// Per substream, the first sequence its pusher was asked for (earlier ones we pull).
+    var pushStart = [UInt32](repeating: 0, count: MeshMessage.substreams)
+    /// Per substream, when we last cancelled its late pusher.
+    var cancelledAt = [Instant](repeating: .zero, count: MeshMessage.substreams)
+    /// When we first heard of each chunk of the window (from anyone): partners' lags and
+    /// the push grace are measured from it.
+    var firstHeard: [UInt32: Instant] = [:]
     var scheduleAt: Instant?
     var pendingHaves: [UInt32] = []
     var haveTimerSet = false
@@ -208,6 +217,7 @@ public struct MeshNode: ProtocolCore {
             guard let i = partnerIndex(from) else { return }
             partners[i].spareKbps = spare
             for s in sequences {
+                heard(s, from: i, now: now)
                 noteAvailable(s, now: now)
                 partners[i].holdings.slide(inserting: s, capacity: holdingsCapacity)
             }
@@ -223,6 +233,10 @@ public struct MeshNode: ProtocolCore {
             receiveChunk(chunk, from: from, now: now, rng: &rng, effects: &effects)
         case .leave:
             removePartner(from, now: now, rng: &rng, effects: &effects)
+        case .subscribe(let mask, let first):
+            subscriptionAsked(mask, from: first, by: from, now: now, effects: &effects)
+        case .declined(let mask):
+            pushDeclined(mask, by: from, now: now)
         }
     }
 
@@ -343,7 +357,16 @@ struct QueuedServe: Sendable {
     var sequence: UInt32
     /// The asker can upload (its copy will be passed on): served first.
     var forwards: Bool
+    /// Sent unasked (a subscription): dropped if the subscriber cancels it meanwhile.
+    var pushed: Bool
     var acceptedAt: Instant
+
+    /// Partners that forward first, newest chunk first (few holders yet, so each copy
+    /// spreads furthest); then the others, oldest chunk first (nearest its deadline).
+    func precedes(_ other: QueuedServe) -> Bool {
+        if forwards != other.forwards { return forwards }
+        return forwards ? sequence > other.sequence : sequence < other.sequence
+    }
 }
 
 /// A request we sent, or one that failed and waits to be sent elsewhere.

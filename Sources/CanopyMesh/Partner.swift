@@ -12,6 +12,16 @@ struct Partner: Sendable {
     var spareKbps: UInt16
     /// Chunks it holds, as far as we know (buffer maps, HAVEs, and what it sent us).
     var holdings: BufferMap
+    /// Substreams it asked us to push to it (bit `j`: sequence mod `MeshMessage.substreams` = `j`).
+    var pushMask: UInt16 = 0
+    /// Per substream, the first sequence it wants pushed (it has or asked for the rest).
+    var pushFrom = [UInt32](repeating: 0, count: MeshMessage.substreams)
+    /// Substreams it declined to push to us, and when (not asked again for a while).
+    var declined: UInt16 = 0
+    var declinedAt: Instant = .zero
+    /// How long after our first news of a chunk this partner tends to have it, seconds
+    /// (moving average; pessimistic until measured): picks pushers that are early.
+    var lag: Double = 1
     /// Our requests it has not answered yet.
     var outstanding = 0
     /// Payload bytes it sent us since the last tick, and their moving average in bit/s:

@@ -14,10 +14,14 @@ final class WireCodecTests: XCTestCase {
         }
     }
 
+    /// Only messages that carry a chunk are data, a route included when its payload is one.
     func testDataClassification() {
+        XCTAssertEqual(WireFixtures.messages.filter(\.message.isData).map(\.name), ["stream.chunk", "mesh.data"])
         XCTAssertEqual(Message.stream(.chunk(WireFixtures.chunk)).dataPayloadBytes, 5)
-        XCTAssertTrue(Message.stream(.chunk(WireFixtures.chunk)).isData)
-        XCTAssertFalse(Message.stream(.infoRequest).isData)
+        XCTAssertEqual(Message.mesh(.data(WireFixtures.chunk, status: nil)).dataPayloadBytes, 5)
+        let routed = RouteEnvelope(seq: 0, key: WireFixtures.topic, origin: WireFixtures.peerA, hops: 0,
+                                   payload: .stream(.chunk(WireFixtures.chunk)))
+        XCTAssertEqual(Message.pastry(.route(routed)).dataPayloadBytes, 5)
     }
 
     func testSpecificRejections() {
@@ -55,13 +59,116 @@ final class WireCodecTests: XCTestCase {
         XCTAssertEqual(i, WireFixtures.info)
     }
 
-    /// Every fixture appears in the document, so the document cannot fall behind the code.
-    func testDocumentCoversEveryStreamMessage() throws {
-        let documented = Set(try ProtocolVectors.load().map(\.bytes.hexString))
-        for envelope in WireFixtures.envelopes() {
-            XCTAssertTrue(documented.contains(envelope.encoded().hexString),
-                          "docs/PROTOCOL.md lacks a vector for \(envelope.message): \(envelope.encoded().hexString)")
+    /// Every fixture's vector is in the document under its name, so the document cannot
+    /// fall behind the code.
+    func testDocumentHasTheVectorOfEveryFixture() throws {
+        let vectors = try ProtocolVectors.load()
+        XCTAssertEqual(Set(vectors.map(\.name)).count, vectors.count, "vector names are unique")
+        for (name, message) in WireFixtures.messages {
+            let bytes = Envelope(sender: WireFixtures.sender, message: message).encoded().hexString
+            guard let vector = vectors.first(where: { $0.name == name }) else {
+                XCTFail("docs/PROTOCOL.md lacks `Vector: \(name)`: \(bytes)")
+                continue
+            }
+            XCTAssertEqual(vector.bytes.hexString, bytes, name)
         }
+    }
+
+    /// Exactly one fixture per type byte the decoder knows: a message type added to any
+    /// family fails here until it has a fixture, and so (above) a vector in the document.
+    func testFixturesCoverEveryMessageType() {
+        let fixtureTypes = WireFixtures.messages.map(\.message.typeCode)
+        XCTAssertEqual(Set(fixtureTypes).count, fixtureTypes.count, "one fixture per type")
+        let known = (UInt8.min...UInt8.max).filter { type in
+            var datagram = ByteBuffer()
+            datagram.writeInteger(WireHeader.magic)
+            datagram.writeInteger(WireHeader.version)
+            datagram.writeInteger(type)
+            datagram.writeNodeID(WireFixtures.sender)
+            do throws(WireError) {
+                _ = try Envelope.decode(datagram)
+                return true
+            } catch {
+                return error != .unknownType(type)
+            }
+        }
+        XCTAssertEqual(fixtureTypes.sorted(), known, "types without a fixture: "
+                       + Set(known).subtracting(fixtureTypes).sorted().map { String(format: "0x%02X", $0) }.joined(separator: " "))
+    }
+
+    /// `info.mode_parameter` (docs/PROTOCOL.md §4.2) is what each mode defines and nothing
+    /// else: a tree stream's stripe count above 16 would crash the listener that adopts it.
+    func testInfoModeParameterIsBoundedPerMode() throws {
+        let defined: [StreamMode: ClosedRange<Int>] = [.direct: 0...0, .tree: 1...16, .mesh: 0...1]
+        for mode in StreamMode.allCases {
+            let range = try XCTUnwrap(defined[mode])
+            for parameter in 0...255 {
+                var datagram = Envelope(sender: WireFixtures.sender, message: .stream(.info(WireFixtures.info))).encoded()
+                datagram.setBytes([mode.rawValue, UInt8(parameter)], at: WireHeader.size + 48)
+                let label = "\(mode) mode, parameter \(parameter)"
+                if range.contains(parameter) {
+                    guard case .stream(.info(let info)) = try Envelope.decode(datagram).message else { return XCTFail(label) }
+                    XCTAssertTrue(info.hasValidParameter, label)
+                } else {
+                    XCTAssertThrowsError(try Envelope.decode(datagram), label) {
+                        XCTAssertEqual($0 as? WireError, .invalidField("info.mode_parameter"), label)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A fragment is never routed (docs/PROTOCOL.md §5.1): one inside a `route` is refused,
+    /// in a datagram and in a reassembled one alike, so it reaches neither Pastry nor the
+    /// application.
+    func testRouteRefusesAFragmentPayload() throws {
+        let fragment = try WireFixtures.message("stream.fragment")
+        let routed = RouteEnvelope(seq: 1, key: WireFixtures.topic, origin: WireFixtures.peerA, hops: 0, payload: fragment)
+        let datagram = Envelope(sender: WireFixtures.sender, message: .pastry(.route(routed))).encoded()
+        for maxSize in [WireHeader.maxDatagram, Fragmenter.maxReassembled] {
+            XCTAssertThrowsError(try Envelope.decode(datagram, maxSize: maxSize), "limit \(maxSize)") {
+                XCTAssertEqual($0 as? WireError, .invalidField("route.payload"))
+            }
+        }
+        var chunk = routed
+        chunk.payload = try WireFixtures.message("stream.chunk")
+        XCTAssertNoThrow(try Envelope.decode(Envelope(sender: WireFixtures.sender, message: .pastry(.route(chunk))).encoded()),
+                         "other stream messages may still be routed")
+    }
+
+    /// The bounds docs/PROTOCOL.md §4–§7 state are the decoder's: each fixture, with the
+    /// bytes at `offset` into its body (per the document's layouts) replaced, is refused
+    /// for the stated reason.
+    func testFamilyBoundsAreEnforced() throws {
+        let cases: [(name: String, offset: Int, bytes: [UInt8], error: WireError)] = [
+            ("stream.info", 49, [17], .invalidField("info.mode_parameter")),
+            ("pastry.route", 42, [65], .invalidField("route.hops")),
+            ("pastry.route", 43, [0x41], .invalidField("route.payload")),
+            ("pastry.route", 43, [0x4F], .unknownType(0x4F)),
+            ("pastry.join_reply", 0, [3], .truncated),
+            ("tree.accept", 16, [49], .invalidField("accept.path")),
+            ("tree.reject", 16, [2], .invalidField("reject.handed_down")),
+            ("tree.heartbeat", 0, [65], .invalidField("heartbeat.topics")),
+            ("tree.refresh", 2, [65], .invalidField("refresh.topics")),
+            ("tree.anycast", 54, [17], .invalidField("anycast.visited")),
+            ("tree.anycast", 71, [17], .invalidField("anycast.stack")),
+            ("mesh.members", 0, [33], .invalidField("mesh.members")),
+            ("mesh.partner_refuse", 0, [33], .invalidField("mesh.refuse_members")),
+            ("mesh.have", 2, [0], .invalidField("mesh.have")),
+            ("mesh.request", 0, [65], .invalidField("mesh.request")),
+            ("mesh.refuse", 0, [0], .invalidField("mesh.refuse")),
+            ("mesh.partner_request", 6, [0x04, 0x01], .invalidField("buffer_map.count")),
+            ("mesh.partner_request", 9, [0x06], .invalidField("buffer_map.padding")),
+            ("mesh.data", 99, [2], .invalidField("mesh.data.flags")),
+        ]
+        for (name, offset, bytes, error) in cases {
+            var datagram = Envelope(sender: WireFixtures.sender, message: try WireFixtures.message(name)).encoded()
+            datagram.setBytes(bytes, at: WireHeader.size + offset)
+            XCTAssertThrowsError(try Envelope.decode(datagram), name) { XCTAssertEqual($0 as? WireError, error, name) }
+        }
+        var longest = Envelope(sender: WireFixtures.sender, message: try WireFixtures.message("pastry.route")).encoded()
+        longest.setBytes([64], at: WireHeader.size + 42)
+        XCTAssertNoThrow(try Envelope.decode(longest), "64 hops is the limit, not past it")
     }
 }
 

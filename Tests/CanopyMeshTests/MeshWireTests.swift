@@ -20,6 +20,9 @@ final class MeshWireTests: XCTestCase {
             .data(MeshFixtures.chunk(17), status: status),
             .data(MeshFixtures.chunk(18), status: nil),
             .leave,
+            .subscribe(0x8001, from: 77),
+            .subscribe(0, from: 0),
+            .declined(0x0300),
         ]
     }
 

@@ -145,12 +145,23 @@ public enum MeshMessage: MessageFamily, Sendable {
     case data(Chunk, status: MeshStatus?)
     /// The partnership ends (graceful leave or refinement).
     case leave
+    /// "Push me every chunk whose sequence number modulo `substreams` has its bit set, as
+    /// soon as you get it": a standing request per substream, so a chunk on a settled path
+    /// costs one transmission instead of a notice, a request and a transmission. The set
+    /// replaces the previous one; 0 cancels. Substreams new to the set start at sequence
+    /// `from` (the sender already has or has asked for everything before it).
+    case subscribe(UInt16, from: UInt32)
+    /// "I will not push you these substreams": the supplier's upload is committed, so the
+    /// subscriber pulls them and asks another partner.
+    case declined(UInt16)
 
     public static let typeBase: UInt8 = 0xC0
     /// Most members in one message.
     public static let maxMembers = 32
     /// Most sequence numbers in one request, refusal or HAVE.
     public static let maxSequences = 64
+    /// Substreams a `subscribe` mask names: chunk `s` belongs to substream `s % substreams`.
+    public static let substreams = 16
 
     public var kind: UInt8 {
         switch self {
@@ -165,12 +176,16 @@ public enum MeshMessage: MessageFamily, Sendable {
         case .refuse: 0x09
         case .data: 0x0A
         case .leave: 0x0B
+        case .subscribe: 0x0C
+        case .declined: 0x0D
         }
     }
 
     public var bodySize: Int {
         switch self {
         case .join, .leave: 0
+        case .subscribe: 6
+        case .declined: 2
         case .members(let refs), .partnerRefuse(let refs): WireSize.nodeRefs(refs.count)
         case .partnerRequest(let s), .partnerAccept(let s), .status(let s): s.encodedSize
         case .have(_, let seqs): 2 + 1 + 4 * seqs.count
@@ -188,6 +203,10 @@ public enum MeshMessage: MessageFamily, Sendable {
     public func encodeBody(into buffer: inout ByteBuffer) {
         switch self {
         case .join, .leave: break
+        case .subscribe(let mask, let from):
+            buffer.writeInteger(mask)
+            buffer.writeInteger(from)
+        case .declined(let mask): buffer.writeInteger(mask)
         case .members(let refs), .partnerRefuse(let refs): buffer.writeNodeRefs(refs)
         case .partnerRequest(let s), .partnerAccept(let s), .status(let s): s.encode(into: &buffer)
         case .have(let spare, let seqs):
@@ -224,22 +243,26 @@ public enum MeshMessage: MessageFamily, Sendable {
             default: throw .invalidField("mesh.data.flags")
             }
         case 0x0B: return .leave
+        case 0x0C: return .subscribe(try buffer.readChecked(), from: try buffer.readChecked())
+        case 0x0D: return .declined(try buffer.readChecked())
         default: throw .unknownType(typeBase + kind)
         }
     }
 
+    /// Callers send 1...`maxSequences` numbers per message (batching longer lists, sending
+    /// none when empty): any other list would go out as bytes every receiver refuses, so it
+    /// traps here, at the bug, rather than failing silently downstream.
     private static func writeSequences(_ seqs: [UInt32], into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(seqs.count))
-        for s in seqs { buffer.writeInteger(s) }
+        precondition(!seqs.isEmpty && seqs.count <= maxSequences, "mesh sequence lists hold 1...\(maxSequences) numbers")
+        buffer.writeList(seqs) { $0.writeInteger($1) }
     }
 
     /// A non-empty list of at most `maxSequences` sequence numbers.
     private static func readSequences(from buffer: inout ByteBuffer, field: String) throws(WireError) -> [UInt32] {
-        let count = try buffer.readCount(UInt8.self, max: maxSequences, minElementSize: 4, field: field)
-        guard count > 0 else { throw .invalidField(field) }
-        var seqs: [UInt32] = []
-        seqs.reserveCapacity(count)
-        for _ in 0..<count { seqs.append(try buffer.readChecked()) }
+        let seqs = try buffer.readList(max: maxSequences, elementSize: 4, field: field) { (b: inout ByteBuffer) throws(WireError) in
+            try b.readChecked(UInt32.self)
+        }
+        guard !seqs.isEmpty else { throw .invalidField(field) }
         return seqs
     }
 }

@@ -144,6 +144,9 @@ public enum PastryMessage: MessageFamily, Sendable {
             // it bounds the decoder's recursion.
             guard type != typeBase + 0x01 else { throw .invalidField("route.payload") }
             let payload = try Message.decodeBody(type: type, from: &buffer)
+            // A fragment is the driver's, never a routed payload: refused here as it is in a
+            // reassembled datagram, it can reach neither Pastry nor the application.
+            if case .stream(.fragment) = payload { throw .invalidField("route.payload") }
             return .route(RouteEnvelope(seq: seq, key: key, origin: origin, hops: hops, payload: payload))
         case 0x02: return .routeAck(seq: try buffer.readChecked())
         case 0x03: return .join

@@ -10,6 +10,17 @@ public enum StreamMode: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .mesh: "mesh"
         }
     }
+
+    /// The `StreamInfo.modeParameter` values the mode defines: a stripe count of 1...16 (one
+    /// stripe per first hex digit of a topic id), a mesh scheduler (0 DONet, 1 Chainsaw), or
+    /// 0. The decoder refuses any other, so a core never builds a stream it cannot run.
+    public var parameterRange: ClosedRange<UInt8> {
+        switch self {
+        case .direct: 0...0
+        case .tree: 1...UInt8(DigitBase.hex.radix)
+        case .mesh: 0...1
+        }
+    }
 }
 
 /// What a listener must know before it can verify and play a stream.
@@ -27,6 +38,9 @@ public struct StreamInfo: Hashable, Sendable {
     public var preSkip: UInt16
     /// The source itself.
     public var source: NodeRef
+
+    /// False for a parameter outside `mode.parameterRange`, which the decoder never returns.
+    public var hasValidParameter: Bool { mode.parameterRange.contains(modeParameter) }
 
     public static let publicKeySize = 32
     static let size = 16 + publicKeySize + 1 + 1 + 4 + 2 + 2 + WireSize.nodeRef
@@ -154,6 +168,7 @@ public enum StreamMessage: MessageFamily, Sendable {
             let key = try buffer.readSliceChecked(length: StreamInfo.publicKeySize)
             guard let mode = StreamMode(rawValue: try buffer.readChecked()) else { throw .invalidField("info.mode") }
             let parameter: UInt8 = try buffer.readChecked()
+            guard mode.parameterRange.contains(parameter) else { throw .invalidField("info.mode_parameter") }
             let chunkMicros: UInt32 = try buffer.readChecked()
             guard chunkMicros >= 2_500, chunkMicros <= 5_000_000 else { throw .invalidField("info.chunk_micros") }
             let bitrate: UInt16 = try buffer.readChecked()

@@ -50,6 +50,8 @@ public final class MeshMode: SimMode {
                 ("refused_by_suppliers", .int(total(\.refusedByUs))),
                 ("partners_refined", .int(total(\.refined))),
                 ("partners_silent", .int(total(\.silent))),
+                ("pushed", .int(total(\.pushed))),
+                ("pusher_changes", .int(total(\.pusherChanges))),
             ])),
         ])
     }

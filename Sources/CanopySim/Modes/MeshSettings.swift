@@ -19,6 +19,8 @@ public enum MeshSettings {
         c.requestTimeout = try millis(&block, "request_timeout_ms", c.requestTimeout)
         c.sourcePush = try block.int("source_push", default: c.sourcePush, range: 0...64)
         c.maxQueue = try millis(&block, "max_queue_ms", c.maxQueue)
+        c.substreamPush = try block.bool("substream_push", default: c.substreamPush)
+        c.pushGrace = try millis(&block, "push_grace_ms", c.pushGrace, allowZero: true)
         c.refinePeriod = try seconds(&block, "refine_period_s", c.refinePeriod, allowZero: true)
         c.viewSize = try block.int("view_size", default: c.viewSize, range: 1...1024)
         c.gossipPeriod = try seconds(&block, "gossip_period_s", c.gossipPeriod)

@@ -1,0 +1,202 @@
+import CanopyCore
+
+/// Substream push on top of the pull (`MeshConfig.substreamPush`). Each substream
+/// (sequence mod `MeshMessage.substreams`) has at most one pusher among our partners: when
+/// we had to pull one of its chunks, the earliest partner (measured lag behind our first
+/// news) of those below us in the substream's order is asked to push the substream. A
+/// supplier takes such subscriptions only as far as its upload allows and declines the
+/// rest. A chunk the pusher has not brought within the grace cancels the subscription and
+/// is pulled as usual, so the pull builds and repairs the paths, and a settled path costs
+/// one transmission a hop.
+extension MeshNode {
+    /// These chunks' pushers let them pass their grace: their substreams are cancelled at
+    /// once, so a push still queued there is dropped, and the chunks are pulled only after
+    /// half a grace more, when a push already on its way has landed; either way no copy
+    /// races the pull into a duplicate. The next pull of the substream picks a pusher afresh.
+    mutating func cancelPushers(of sequences: [UInt32], now: Instant, effects: inout Effects) {
+        var told: [PeerAddress] = []
+        for sequence in sequences {
+            let j = Self.substream(of: sequence)
+            guard let pusher = pushers[j] else { continue }
+            pushers[j] = nil
+            cancelledAt[j] = now
+            if !told.contains(pusher) { told.append(pusher) }
+        }
+        for address in told { sendSubscription(to: address, now: now, effects: &effects) }
+    }
+
+    static func substream(of sequence: UInt32) -> Int { Int(sequence % UInt32(MeshMessage.substreams)) }
+
+    static func bit(of sequence: UInt32) -> UInt16 { 1 << UInt16(substream(of: sequence)) }
+
+    /// Partner `i` says it holds `sequence`: dates our first news of it, and how far behind
+    /// that first news the partner is.
+    mutating func heard(_ sequence: UInt32, from i: Int, now: Instant) {
+        guard config.substreamPush else { return }
+        guard let first = firstHeard[sequence] else {
+            firstHeard[sequence] = now
+            partners[i].lag *= 0.8
+            return
+        }
+        guard !partners[i].holdings.contains(sequence) else { return }
+        partners[i].lag = 0.8 * partners[i].lag + 0.2 * (now - first).seconds
+    }
+
+    /// We pulled a chunk of `sequence`'s substream: if the substream has no pusher, ask the
+    /// partner that is earliest (by
+    /// lag, with a penalty per substream it already pushes us, so one partner's failure does
+    /// not take many) among those that upload and do not take the substream from us.
+    mutating func pulled(_ sequence: UInt32, now: Instant, effects: inout Effects) {
+        guard config.substreamPush, !isSource, upload.canUpload else { return }
+        let j = Self.substream(of: sequence)
+        guard pushers[j] == nil else { return }
+        let bit = Self.bit(of: sequence)
+        let loads = partners.map { subscriptionMask(for: $0.address).nonzeroBitCount }
+        let rank = Self.pushRank(identity.id, substream: j)
+        let candidates = partners.indices.filter {
+            (partners[$0].ref.id == info?.source.id || Self.pushRank(partners[$0].ref.id, substream: j) < rank)
+                && partners[$0].spareKbps > 0 && partners[$0].pushMask & bit == 0 && now - partners[$0].lastHeard <= config.suspectAfter
+                && (partners[$0].declined & bit == 0 || now - partners[$0].declinedAt > Self.declineMemory)
+        }
+        guard let best = candidates.min(by: {
+            partners[$0].lag + Self.loadPenalty * Double(loads[$0]) < partners[$1].lag + Self.loadPenalty * Double(loads[$1])
+        }) else { return }
+        pushers[j] = partners[best].address
+        pushStart[j] = subscriptionStart
+        counters.pusherChanges += 1
+        sendSubscription(to: partners[best].address, now: now, effects: &effects)
+    }
+
+    /// A partner that declined a substream is not asked for it again for this long.
+    static let declineMemory: TimeSpan = .seconds(10)
+
+    /// A partner declined to push us these substreams: pull them until another partner is found.
+    mutating func pushDeclined(_ mask: UInt16, by address: PeerAddress, now: Instant) {
+        guard let i = partnerIndex(address) else { return }
+        partners[i].declined = (now - partners[i].declinedAt > Self.declineMemory ? 0 : partners[i].declined) | mask
+        partners[i].declinedAt = now
+        for j in pushers.indices where pushers[j] == address && mask & (1 << UInt16(j)) != 0 { pushers[j] = nil }
+    }
+
+    /// Supplier: a partner asks us to push `mask`. Substreams we already push it are kept;
+    /// new ones are taken while our push commitments fit `pushShare` of our upload and the
+    /// substream has few takers (each taker adds one transmission to every chunk's wait),
+    /// and the rest are declined so the asker looks elsewhere at once.
+    mutating func subscriptionAsked(_ mask: UInt16, from first: UInt32, by address: PeerAddress, now: Instant, effects: inout Effects) {
+        guard let i = partnerIndex(address) else { return }
+        var accepted = partners[i].pushMask & mask
+        var committed = partners.indices.reduce(0) { $0 + ($1 == i ? 0 : partners[$1].pushMask.nonzeroBitCount) } + accepted.nonzeroBitCount
+        let budget = pushBudget
+        let perSubstream = budget / MeshMessage.substreams + 1
+        for j in 0..<MeshMessage.substreams {
+            let bit = UInt16(1) << UInt16(j)
+            guard mask & bit != 0, accepted & bit == 0, committed < budget, pushers[j] != address else { continue }
+            let takers = partners.indices.filter { $0 != i && partners[$0].pushMask & bit != 0 }.count
+            guard takers < perSubstream else { continue }
+            accepted |= bit
+            partners[i].pushFrom[j] = first
+            committed += 1
+        }
+        partners[i].pushMask = accepted
+        if mask & ~accepted != 0 { send(.mesh(.declined(mask & ~accepted)), to: address, now: now, effects: &effects) }
+    }
+
+    /// Substream subscriptions our upload can carry: each is one chunk every
+    /// `substreams` chunk durations.
+    var pushBudget: Int {
+        guard upload.canUpload else { return 0 }
+        let copiesPerChunk = upload.capacityKbps * 1000 * chunkDuration.seconds / chunkBits
+        return Int(Double(MeshMessage.substreams) * copiesPerChunk * Self.pushShare)
+    }
+
+    /// The share of our upload that pushes may take; the rest serves pulls (repairs, newcomers
+    /// and partners that upload nothing).
+    static let pushShare = 0.7
+
+    /// Seconds of lag one more pushed substream is worth when choosing a pusher.
+    static let loadPenalty = 0.05
+
+    /// A node's place in substream `j`'s order: pushes flow only from lower to higher
+    /// ranks (and from the source), so push paths can never close into a loop, in which
+    /// every node would wait for the others. Pushers chosen by lag alone did: at 31 nodes
+    /// on one switch, 19% of the substream paths were loops. A hash of id and substream,
+    /// so every node is high in some substreams and low in others, and both ends of a
+    /// partnership compute the same order.
+    static func pushRank(_ id: NodeID, substream j: Int) -> UInt64 {
+        var x = id.high ^ (id.low &* 0xD6E8_FEB8_6659_FD93) ^ (UInt64(j + 1) &* 0x9E37_79B9_7F4A_7C15)
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        return x ^ (x >> 31)
+    }
+
+    /// The substreams we ask `address` to push.
+    func subscriptionMask(for address: PeerAddress) -> UInt16 {
+        var mask: UInt16 = 0
+        for (j, pusher) in pushers.enumerated() where pusher == address { mask |= 1 << UInt16(j) }
+        return mask
+    }
+
+    mutating func sendSubscription(to address: PeerAddress, now: Instant, effects: inout Effects) {
+        guard partnerIndex(address) != nil else { return }
+        send(.mesh(.subscribe(subscriptionMask(for: address), from: subscriptionStart)), to: address, now: now, effects: &effects)
+    }
+
+    /// Where a new subscription starts: after every chunk we hold or have asked for.
+    var subscriptionStart: UInt32 {
+        max(newestHeld ?? 0, requests.keys.max() ?? 0) &+ 1
+    }
+
+    /// True when `sequence` is left to its substream's pusher: one is set, and the
+    /// chunk is not older than what it was asked to push.
+    func awaitsPush(_ sequence: UInt32) -> Bool {
+        let j = Self.substream(of: sequence)
+        return pushers[j] != nil && sequence >= pushStart[j]
+    }
+
+    /// The pusher of these chunks' substreams refused them: pull those substreams again
+    /// until some partner serves one, and tell it so its record matches ours.
+    mutating func pusherRefused(_ sequences: [UInt32], by address: PeerAddress, now: Instant, effects: inout Effects) {
+        var changed = false
+        for sequence in sequences where pushers[Self.substream(of: sequence)] == address {
+            pushers[Self.substream(of: sequence)] = nil
+            changed = true
+        }
+        if changed { sendSubscription(to: address, now: now, effects: &effects) }
+    }
+
+    /// A partner is gone: everything it pushed is pulled until someone else serves it.
+    mutating func forgetPusher(_ address: PeerAddress) {
+        for j in pushers.indices where pushers[j] == address { pushers[j] = nil }
+    }
+
+    /// We just got `sequence`: queue it for the partners subscribed to its substream that are
+    /// not known to hold it (`except`: the partner it came from).
+    mutating func pushToSubscribers(_ sequence: UInt32, except: PeerAddress?, now: Instant, effects: inout Effects) {
+        let bit = Self.bit(of: sequence)
+        let j = Self.substream(of: sequence)
+        let takers = partners.filter {
+            $0.pushMask & bit != 0 && sequence >= $0.pushFrom[j] && $0.address != except && !$0.holdings.contains(sequence)
+        }
+        for taker in takers {
+            counters.pushed += 1
+            serve([sequence], to: taker.address, pushed: true, now: now, effects: &effects)
+        }
+    }
+
+    /// The longest a pusher's lag may stretch its grace.
+    static let maxGrace = 2.0
+
+    /// Until when the scheduler leaves `sequence` to its substream's live pusher, or to a
+    /// push already on its way from the pusher we just cancelled (nil: pull it now).
+    func pushDeadline(_ sequence: UInt32, now: Instant) -> Instant? {
+        let j = Self.substream(of: sequence)
+        let settle = cancelledAt[j] + config.pushGrace
+        if sequence >= pushStart[j], settle > now { return settle }
+        guard awaitsPush(sequence), let pusher = pushers[Self.substream(of: sequence)], let i = partnerIndex(pusher),
+              now - partners[i].lastHeard <= config.suspectAfter else { return nil }
+        var wait = max(config.pushGrace.seconds, min(Self.maxGrace, 1.5 * partners[i].lag))
+        if partners[i].holdings.contains(sequence) { wait += config.requestTimeout.seconds }
+        let until = (firstHeard[sequence] ?? now) + .seconds(wait)
+        return until > now ? until : nil
+    }
+}

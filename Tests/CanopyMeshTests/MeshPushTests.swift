@@ -1,0 +1,124 @@
+import XCTest
+import CanopyCore
+@testable import CanopyMesh
+
+/// Substream push (`MeshConfig.substreamPush`): who is asked to push, what a supplier
+/// pushes, and how long a subscriber leaves a chunk to its pusher.
+final class MeshPushTests: XCTestCase {
+    private var pushing: MeshConfig {
+        var config = MeshConfig()
+        config.substreamPush = true
+        return config
+    }
+
+    private func subscriptions(_ effects: [Effect]) -> [(mask: UInt16, to: Int)] {
+        effects.meshSends.compactMap { if case .subscribe(let mask, _) = $0.0 { (mask, $0.1) } else { nil } }
+    }
+
+    /// Partner 2 told us of chunk 10 first, partner 3 half a second later; whoever served
+    /// the pull, the earlier partner is asked to push the substream.
+    private func subscribedPeer() -> Harness {
+        var h = Harness.peer(config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
+                                                         (3, MeshFixtures.status(spare: 900, held: []))])
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [10])), from: 2)
+        h.advance(.seconds(0.5))
+        h.receive(.status(MeshFixtures.status(spare: 900, held: [10])), from: 3)
+        h.advance(MeshConfig().scheduleDelay)
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 3), [10], "DONet asks the fastest supplier")
+        return h
+    }
+
+    func testAPulledChunkMakesTheEarliestPartnerItsSubstreamsPusher() {
+        var h = subscribedPeer()
+        let sent = h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
+        XCTAssertEqual(subscriptions(sent).map(\.to), [2])
+        XCTAssertEqual(subscriptions(sent).first?.mask, 1 << 10, "chunk 10 is substream 10 of 16")
+    }
+
+    func testPushesFlowOnlyDownTheSubstreamsOrderSoTheyCannotLoop() {
+        let mine = MeshNode.pushRank(MeshFixtures.ref(1).id, substream: 10)
+        let ranks = (2..<40).map { ($0, MeshNode.pushRank(MeshFixtures.ref($0).id, substream: 10)) }
+        guard let higher = ranks.first(where: { $0.1 > mine })?.0, let lower = ranks.first(where: { $0.1 < mine })?.0 else {
+            return XCTFail("no partner on each side of our rank")
+        }
+        // The higher-ranked partner is the earlier one, but it may not push to us.
+        var h = Harness.peer(config: pushing, partners: [(higher, MeshFixtures.status(spare: 900, held: [])),
+                                                         (lower, MeshFixtures.status(spare: 100, held: []))])
+        h.receive(.status(MeshFixtures.status(spare: 900, held: [10])), from: higher)
+        h.advance(.seconds(0.5))
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [10])), from: lower)
+        h.advance(MeshConfig().scheduleDelay)
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: higher), [10])
+        let sent = h.receive(.data(MeshFixtures.chunk(10), status: nil), from: higher)
+        XCTAssertEqual(subscriptions(sent).map(\.to), [lower])
+    }
+
+    func testWithoutPushNobodyIsAskedToPush() {
+        var config = MeshConfig()
+        config.substreamPush = false
+        var h = Harness.peer(config: config, partners: [(2, MeshFixtures.status(spare: 100, held: [10]))])
+        h.advance(MeshConfig().scheduleDelay)
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10])
+        XCTAssertTrue(subscriptions(h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 2)).isEmpty)
+    }
+
+    func testTheSchedulerLeavesAChunkToItsPusherUntilTheGraceEnds() {
+        var h = subscribedPeer()
+        h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
+        // Chunk 26 is substream 10 again: partner 3 has it, the pusher (2) not yet.
+        h.advance(.seconds(0.1))
+        h.receive(.status(MeshFixtures.status(spare: 900, held: [10, 26])), from: 3)
+        h.advance(MeshConfig().scheduleDelay)
+        let early = h.run(.timer(MeshNode.scheduleTimer))
+        XCTAssertFalse(early.requested(from: 3).contains(26), "left to the pusher")
+        guard let graceEnd = early.timer(MeshNode.scheduleTimer) else { return XCTFail("no wake-up at the grace's end") }
+        h.now = graceEnd
+        let cancel = h.run(.timer(MeshNode.scheduleTimer))
+        XCTAssertEqual(subscriptions(cancel).map(\.to), [2], "the late pusher is cancelled")
+        XCTAssertEqual(subscriptions(cancel).first?.mask, 0)
+        XCTAssertEqual(cancel.requested(from: 3), [], "a push already on its way may still land")
+        guard let settled = cancel.timer(MeshNode.scheduleTimer) else { return XCTFail("no wake-up after the cancel") }
+        h.now = settled
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 3), [26], "pulled once it has not")
+    }
+
+    func testASupplierPushesASubscribedSubstreamAsSoonAsItGetsAChunk() {
+        var h = Harness.peer(upload: 256, config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
+                                                                       (3, MeshFixtures.status(spare: 100, held: []))])
+        h.receive(.subscribe(1 << 7, from: 7), from: 2)
+        let got7 = h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 3)
+        let data7 = got7.meshSends.compactMap { if case .data(let c, _) = $0.0 { ($0.1, c.sequence) } else { nil } }
+        XCTAssertEqual(data7.map(\.0), [2])
+        XCTAssertEqual(data7.map(\.1), [7])
+        let got8 = h.receive(.data(MeshFixtures.chunk(8), status: nil), from: 3)
+        XCTAssertTrue(got8.meshSends.allSatisfy { if case .data = $0.0 { false } else { true } }, "substream 8 was not asked for")
+        h.receive(.subscribe(0, from: 0), from: 2)
+        let got23 = h.receive(.data(MeshFixtures.chunk(23), status: nil), from: 3)
+        XCTAssertTrue(got23.meshSends.allSatisfy { if case .data = $0.0 { false } else { true } }, "the subscription was cancelled")
+    }
+
+    func testASubscriptionStartsWhereTheSubscriberSaysItHasAskedForTheRest() {
+        var h = Harness.peer(upload: 256, config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
+                                                                       (3, MeshFixtures.status(spare: 100, held: []))])
+        h.receive(.subscribe(1 << 7, from: 23), from: 2)
+        let early = h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 3)
+        XCTAssertTrue(early.meshSends.allSatisfy { if case .data = $0.0 { false } else { true } }, "2 asked for 7 elsewhere")
+        let later = h.receive(.data(MeshFixtures.chunk(23), status: nil), from: 3)
+        XCTAssertEqual(later.meshSends.compactMap { if case .data(let c, _) = $0.0 { c.sequence } else { nil } }, [UInt32(23)])
+    }
+
+    func testASubscriberStartsItsSubscriptionAfterWhatItHoldsOrAsked() {
+        var h = subscribedPeer()
+        let sent = h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
+        let from = sent.meshSends.compactMap { if case .subscribe(_, let from) = $0.0 { from } else { nil } }
+        XCTAssertEqual(from, [UInt32(11)], "holds 10, nothing newer asked")
+    }
+
+    func testARefusedPushEndsTheSubscriptionOnBothSides() {
+        var h = subscribedPeer()
+        h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
+        let sent = h.receive(.refuse([26]), from: 2)
+        XCTAssertEqual(subscriptions(sent).map(\.to), [2])
+        XCTAssertEqual(subscriptions(sent).first?.mask, 0, "the pusher is told it pushes nothing now")
+    }
+}
