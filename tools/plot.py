@@ -23,8 +23,8 @@ COLOURS = {"direct": "#444444", "tree": "#1b9e77", "mesh-donet": "#d95f02", "mes
 DESCRIPTIONS = {
     "direct": "direct (source unicasts to all: baseline)",
     "tree": "tree (push, SplitStream)",
-    "mesh-donet": "mesh DONet (pull, buffer maps)",
-    "mesh-chainsaw": "mesh Chainsaw (pull, HAVE per chunk)",
+    "mesh-donet": "mesh DONet (pull by buffer maps + substream push)",
+    "mesh-chainsaw": "mesh Chainsaw (pull by HAVE + substream push)",
 }
 
 

@@ -5,7 +5,7 @@ import Foundation
 /// again on the way out, so a script or a test driving separate processes can see which
 /// listeners forward the stream (`chunksSent`) and how each one heard it, without parsing
 /// terminal text. Frames are the stream's sequence numbers (one Opus frame per chunk).
-public struct ListenerStatus: Codable, Sendable, Equatable {
+public struct ListenerStatus: JSONFile, Sendable, Equatable {
     /// False while the listener runs, true in the report written on the way out.
     public var complete: Bool
     public var address: String
@@ -53,16 +53,5 @@ public struct ListenerStatus: Codable, Sendable, Equatable {
         delayP50Ms = report.delayP50?.milliseconds
         delayP99Ms = report.delayP99?.milliseconds
         observations = report.node.observations
-    }
-
-    /// Replaces the file atomically, so a reader never sees half a report.
-    public func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-
-    public static func read(from path: String) throws -> ListenerStatus {
-        try JSONDecoder().decode(ListenerStatus.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// issued and every lookup delivered at its nodes. A lookup may be delivered in another
 /// process, so whoever judges correctness merges the reports of all processes, matching
 /// issued lookups to deliveries by (origin, tag).
-public struct OverlayReport: Codable, Sendable, Equatable {
+public struct OverlayReport: JSONFile, Sendable, Equatable {
     /// One node of this process: its id (32 hex digits) and bound address.
     public struct Node: Codable, Sendable, Equatable {
         public var id: String
@@ -23,16 +23,6 @@ public struct OverlayReport: Codable, Sendable, Equatable {
     public var deliveries: [OverlayLookupRecord]
 
     public var nodeIDs: [NodeID] { nodes.compactMap { NodeID(hex: $0.id) } }
-
-    public func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-
-    public static func read(from path: String) throws -> OverlayReport {
-        try JSONDecoder().decode(OverlayReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-    }
 }
 
 /// One lookup, as issued and (when known) as delivered. Ids are 32 hex digits.

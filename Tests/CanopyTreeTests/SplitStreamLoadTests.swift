@@ -70,24 +70,14 @@ final class SplitStreamLoadTests: XCTestCase {
     }
 
     func testAStripeThatGetsHeartbeatsButNoDataIsRejoined() {
-        var now = Instant(micros: 1_000_000)
+        let now = Instant(micros: 1_000_000)
         var app = attachedNode(at: now)
         let starving = app.topics!.stripes[0]
-        var sequence: UInt32 = 1
         var lostAt: Instant?
         var toParent: [TreeMessage] = []
-        for _ in 0..<60 {
-            now += .milliseconds(Int64(250))
-            let effects = upcall(&app, as: me, at: now) { app, kbr in
-                app.receive(self.chunk(sequence, at: now), from: self.parent, kbr: &kbr) // stripe 1 flows
-                app.receive(.tree(.heartbeat(topics: [starving])), from: self.parent, kbr: &kbr)
-                app.timer(SplitStream.tickTimer, kbr: &kbr)
-            }
-            sequence += 2
+        for (at, effects) in starve(&app, quiet: starving, from: now, steps: 60) {
             toParent += sent(effects)
-            if lostAt == nil, effects.contains(where: { if case .observe(let o) = $0 { o is TreeParentLost } else { false } }) {
-                lostAt = now
-            }
+            if lostAt == nil, lost(effects) { lostAt = at }
         }
         XCTAssertNotNil(lostAt, "the starving stripe was given up")
         XCTAssertNil(app.trees[0].parent, "and is being re-joined")
@@ -112,6 +102,26 @@ final class SplitStreamLoadTests: XCTestCase {
         XCTAssertEqual(leaves, 1, "one leave for a whole burst of stray data")
     }
 
+    /// Every 250 ms from `start`: a chunk of stripe 1 and a bare heartbeat for `quiet`, then
+    /// a tick. Returns each step's time and effects.
+    private func starve(_ app: inout SplitStream, quiet: NodeID, from start: Instant, steps: Int) -> [(Instant, [Effect])] {
+        var now = start
+        var sequence: UInt32 = 1
+        var log: [(Instant, [Effect])] = []
+        for _ in 0..<steps {
+            now += .milliseconds(Int64(250))
+            let at = now
+            let effects = upcall(&app, as: me, at: at) { app, kbr in
+                app.receive(self.chunk(sequence, at: at), from: self.parent, kbr: &kbr)
+                app.receive(.tree(.heartbeat(topics: [quiet])), from: self.parent, kbr: &kbr)
+                app.timer(SplitStream.tickTimer, kbr: &kbr)
+            }
+            sequence += 2
+            log.append((at, effects))
+        }
+        return log
+    }
+
     private func lost(_ effects: [Effect]) -> Bool {
         effects.contains { if case .observe(let o) = $0 { o is TreeParentLost } else { false } }
     }
@@ -123,18 +133,9 @@ final class SplitStreamLoadTests: XCTestCase {
         var app = attachedNode(at: now)
         let quiet = app.topics!.stripes[0]
         now = Instant(micros: 20_000_000) // the stream starts long after the accepts
-        var sequence: UInt32 = 1
         var lostAfter: TimeSpan?
-        let firstChunk = now
-        for _ in 0..<48 {
-            now += .milliseconds(Int64(250))
-            let effects = upcall(&app, as: me, at: now) { app, kbr in
-                app.receive(self.chunk(sequence, at: now), from: self.parent, kbr: &kbr) // stripe 1 flows
-                app.receive(.tree(.heartbeat(topics: [quiet])), from: self.parent, kbr: &kbr)
-                app.timer(SplitStream.tickTimer, kbr: &kbr)
-            }
-            sequence += 2
-            if lostAfter == nil, lost(effects) { lostAfter = now - firstChunk }
+        for (at, effects) in starve(&app, quiet: quiet, from: now, steps: 48) where lostAfter == nil && lost(effects) {
+            lostAfter = at - now
         }
         guard let lostAfter else { return XCTFail("a stripe that never flows is given up in the end") }
         XCTAssertGreaterThan(lostAfter, TreeConfig().starvationTimeout, "patience starts with the stream, not the accept")
