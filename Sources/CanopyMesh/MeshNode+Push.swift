@@ -10,9 +10,9 @@ import CanopyCore
 /// one transmission a hop.
 extension MeshNode {
     /// These chunks' pushers let them pass their grace: their substreams are cancelled at
-    /// once, so a push still queued there is dropped, and the chunks are pulled only after
-    /// half a grace more, when a push already on its way has landed; either way no copy
-    /// races the pull into a duplicate. The next pull of the substream picks a pusher afresh.
+    /// once, so a push still queued there is dropped, and the chunks are pulled only one
+    /// grace later, when a push already on its way has landed; either way no copy races the
+    /// pull into a duplicate. The next pull of the substream picks a pusher afresh.
     mutating func cancelPushers(of sequences: [UInt32], now: Instant, effects: inout Effects) {
         var told: [PeerAddress] = []
         for sequence in sequences {
@@ -43,9 +43,9 @@ extension MeshNode {
     }
 
     /// We pulled a chunk of `sequence`'s substream: if the substream has no pusher, ask the
-    /// partner that is earliest (by
-    /// lag, with a penalty per substream it already pushes us, so one partner's failure does
-    /// not take many) among those that upload and do not take the substream from us.
+    /// earliest partner (by lag, with a penalty per substream it already pushes us, so one
+    /// partner's failure does not take many) among those below us in the substream's order
+    /// that upload, are alive and have not just declined it.
     mutating func pulled(_ sequence: UInt32, now: Instant, effects: inout Effects) {
         guard config.substreamPush, !isSource, upload.canUpload else { return }
         let j = Self.substream(of: sequence)
@@ -90,6 +90,8 @@ extension MeshNode {
         let perSubstream = budget / MeshMessage.substreams + 1
         for j in 0..<MeshMessage.substreams {
             let bit = UInt16(1) << UInt16(j)
+            // Never push a substream back to the partner that pushes it to us: a peer that
+            // ignores the order must not be able to tie the two of us into a loop.
             guard mask & bit != 0, accepted & bit == 0, committed < budget, pushers[j] != address else { continue }
             let takers = partners.indices.filter { $0 != i && partners[$0].pushMask & bit != 0 }.count
             guard takers < perSubstream else { continue }
