@@ -27,6 +27,20 @@ final class PlayoutBufferTests: XCTestCase {
         XCTAssertEqual(buffer.counters.continuity, 1)
     }
 
+    func testASourceThatRestartsItsScheduleIsFollowed() {
+        var buffer = PlayoutBuffer(delay: delay, frameDuration: frame)
+        buffer.insert(firstFrame: 0, generatedAt: t(0), packets: [[0]], now: t(1))
+        XCTAssertEqual(drain(&buffer, at: t(100)), [.play(frame: 0, packet: [0])])
+        // The source's input stalled for 2 s; it stamps frame 1 with the time it really made it.
+        buffer.insert(firstFrame: 1, generatedAt: t(2_000), packets: [[1]], now: t(2_005))
+        XCTAssertEqual(buffer.counters.late, 0, "not late: due at its own generation time + delay")
+        XCTAssertEqual(drain(&buffer, at: t(2_099)), [])
+        XCTAssertEqual(drain(&buffer, at: t(2_100)), [.play(frame: 1, packet: [1])])
+        // Ordinary frames after it keep the new schedule.
+        buffer.insert(firstFrame: 2, generatedAt: t(2_020), packets: [[2]], now: t(2_030))
+        XCTAssertEqual(drain(&buffer, at: t(2_120)), [.play(frame: 2, packet: [2])])
+    }
+
     func testMissingFrameUsesNextFramesFECOrConcealment() {
         var buffer = PlayoutBuffer(delay: delay, frameDuration: frame)
         buffer.insert(firstFrame: 0, generatedAt: t(0), packets: [[0]], now: t(1))

@@ -6,7 +6,7 @@ import CanopyCore
 ///
 /// Frame `f` is due at `anchor + (f − f₀) × frame length`, where the anchor is the first
 /// received chunk's generation time (already mapped to the local clock) plus the playout
-/// delay. Pure value: the caller passes `now`, so it is tested without clocks.
+/// delay, moved only when the source's own schedule jumps. Pure value: the caller passes `now`, so it is tested without clocks.
 ///
 /// Frames beyond the newest one received are not played (and not counted) until
 /// something newer arrives: the end of a stream is not a loss, while a gap followed by
@@ -65,6 +65,11 @@ public struct PlayoutBuffer: Sendable {
         self.capacity = capacity
     }
 
+    /// A chunk generated this much later than the schedule says its frame should be means
+    /// the source restarted its clock (`generatedAt` is the source's stamp, so network
+    /// jitter never moves it; only a changing clock-offset estimate does, by milliseconds).
+    static let scheduleJump = TimeSpan.milliseconds(Int64(100))
+
     /// True once the first chunk has fixed the schedule.
     public var isAnchored: Bool { anchor != nil }
 
@@ -89,6 +94,10 @@ public struct PlayoutBuffer: Sendable {
             anchor = (firstFrame, generatedAt + delay)
             nextFrame = firstFrame
             newestFrame = firstFrame - 1
+        } else if let expected = deadline(ofFrame: firstFrame), generatedAt + delay - expected > Self.scheduleJump {
+            // The source's schedule jumped ahead (its input stalled and it re-anchored):
+            // follow it, or every frame from here on would be late for good.
+            anchor = (firstFrame, generatedAt + delay)
         }
         var outcome = InsertOutcome()
         for (i, packet) in frames.enumerated() {
