@@ -75,7 +75,19 @@ extension MeshNode {
         guard let i = partnerIndex(address) else { return }
         partners[i].declined = (now - partners[i].declinedAt > Self.declineMemory ? 0 : partners[i].declined) | mask
         partners[i].declinedAt = now
-        for j in pushers.indices where pushers[j] == address && mask & (1 << UInt16(j)) != 0 { pushers[j] = nil }
+        releasePusher(address, substreams: mask)
+    }
+
+    /// `address` no longer pushes us the substreams of `mask` (those it pushed, that is);
+    /// true if it pushed any of them.
+    @discardableResult
+    mutating func releasePusher(_ address: PeerAddress, substreams mask: UInt16) -> Bool {
+        var released = false
+        for j in pushers.indices where pushers[j] == address && mask & (1 << UInt16(j)) != 0 {
+            pushers[j] = nil
+            released = true
+        }
+        return released
     }
 
     /// Supplier: a partner asks us to push `mask`. Substreams we already push it are kept;
@@ -158,17 +170,13 @@ extension MeshNode {
     /// The pusher of these chunks' substreams refused them: pull those substreams again
     /// until some partner serves one, and tell it so its record matches ours.
     mutating func pusherRefused(_ sequences: [UInt32], by address: PeerAddress, now: Instant, effects: inout Effects) {
-        var changed = false
-        for sequence in sequences where pushers[Self.substream(of: sequence)] == address {
-            pushers[Self.substream(of: sequence)] = nil
-            changed = true
-        }
-        if changed { sendSubscription(to: address, now: now, effects: &effects) }
+        let mask = sequences.reduce(UInt16(0)) { $0 | Self.bit(of: $1) }
+        if releasePusher(address, substreams: mask) { sendSubscription(to: address, now: now, effects: &effects) }
     }
 
     /// A partner is gone: everything it pushed is pulled until someone else serves it.
     mutating func forgetPusher(_ address: PeerAddress) {
-        for j in pushers.indices where pushers[j] == address { pushers[j] = nil }
+        releasePusher(address, substreams: .max)
     }
 
     /// We just got `sequence`: queue it for the partners subscribed to its substream that are
@@ -176,12 +184,12 @@ extension MeshNode {
     mutating func pushToSubscribers(_ sequence: UInt32, except: PeerAddress?, now: Instant, effects: inout Effects) {
         let bit = Self.bit(of: sequence)
         let j = Self.substream(of: sequence)
-        let takers = partners.filter {
-            $0.pushMask & bit != 0 && sequence >= $0.pushFrom[j] && $0.address != except && !$0.holdings.contains(sequence)
-        }
-        for taker in takers {
+        // By index, not a filtered copy: this runs for every chunk a node gets. `serve`
+        // never adds or removes partners.
+        for i in partners.indices where partners[i].pushMask & bit != 0 && sequence >= partners[i].pushFrom[j]
+            && partners[i].address != except && !partners[i].holdings.contains(sequence) {
             counters.pushed += 1
-            serve([sequence], to: taker.address, pushed: true, now: now, effects: &effects)
+            serve([sequence], to: partners[i].address, pushed: true, now: now, effects: &effects)
         }
     }
 
@@ -194,7 +202,7 @@ extension MeshNode {
         let j = Self.substream(of: sequence)
         let settle = cancelledAt[j] + config.pushGrace
         if sequence >= pushStart[j], settle > now { return settle }
-        guard awaitsPush(sequence), let pusher = pushers[Self.substream(of: sequence)], let i = partnerIndex(pusher),
+        guard awaitsPush(sequence), let pusher = pushers[j], let i = partnerIndex(pusher),
               now - partners[i].lastHeard <= config.suspectAfter else { return nil }
         var wait = max(config.pushGrace.seconds, min(Self.maxGrace, 1.5 * partners[i].lag))
         if partners[i].holdings.contains(sequence) { wait += config.requestTimeout.seconds }
