@@ -55,7 +55,7 @@ extension MeshNode {
         let rank = Self.pushRank(identity.id, substream: j)
         let candidates = partners.indices.filter {
             (partners[$0].ref.id == info?.source.id || Self.pushRank(partners[$0].ref.id, substream: j) < rank)
-                && partners[$0].spareKbps > 0 && partners[$0].pushMask & bit == 0 && now - partners[$0].lastHeard <= config.suspectAfter
+                && partners[$0].spareKbps > 0 && partners[$0].pushMask & bit == 0 && partners[$0].responsive(now: now, config: config)
                 && (partners[$0].declined & bit == 0 || now - partners[$0].declinedAt > Self.declineMemory)
         }
         guard let best = candidates.min(by: {
@@ -187,7 +187,8 @@ extension MeshNode {
         // By index, not a filtered copy: this runs for every chunk a node gets. `serve`
         // never adds or removes partners.
         for i in partners.indices where partners[i].pushMask & bit != 0 && sequence >= partners[i].pushFrom[j]
-            && partners[i].address != except && !partners[i].holdings.contains(sequence) {
+            && partners[i].address != except && !partners[i].holdings.contains(sequence)
+            && partners[i].heardLately(now: now, config: config) {
             counters.pushed += 1
             serve([sequence], to: partners[i].address, pushed: true, now: now, effects: &effects)
         }
@@ -203,7 +204,7 @@ extension MeshNode {
         let settle = cancelledAt[j] + config.pushGrace
         if sequence >= pushStart[j], settle > now { return settle }
         guard awaitsPush(sequence), let pusher = pushers[j], let i = partnerIndex(pusher),
-              now - partners[i].lastHeard <= config.suspectAfter else { return nil }
+              partners[i].responsive(now: now, config: config) else { return nil }
         var wait = max(config.pushGrace.seconds, min(Self.maxGrace, 1.5 * partners[i].lag))
         if partners[i].holdings.contains(sequence) { wait += config.requestTimeout.seconds }
         let until = (firstHeard[sequence] ?? now) + .seconds(wait)

@@ -41,7 +41,7 @@ extension MeshNode {
             }
         }
         let usable = partners.indices.filter {
-            partners[$0].spareKbps > 0 && now - partners[$0].lastHeard <= config.suspectAfter
+            partners[$0].spareKbps > 0 && partners[$0].responsive(now: now, config: config)
         }
         if !needs.isEmpty, !usable.isEmpty {
             let limit = scheduler == .donet ? config.maxOutstanding : config.requestCap
@@ -78,6 +78,7 @@ extension MeshNode {
                 if let i = partnerIndex(partner) {
                     partners[i].outstanding -= 1
                     partners[i].spareKbps = max(1, partners[i].spareKbps / 2)
+                    if partners[i].lastHeard < request.sentAt { partners[i].unanswered = true }
                 }
                 requests[sequence] = PendingRequest(partner: nil, sentAt: request.sentAt, timeoutAt: now, avoid: partner)
                 counters.timedOut += 1

@@ -9,6 +9,10 @@ struct Partner: Sendable {
     var lastSent: Instant = .zero
     /// Last time our buffer map reached it (alone or riding on a data message).
     var lastStatusSent: Instant = .zero
+    /// A request to it timed out and it has sent nothing since that request left: most
+    /// likely gone, so it is asked for nothing until it speaks again (the silence timeout
+    /// takes seconds, and every request sent meanwhile would be lost for its timeout).
+    var unanswered = false
     var spareKbps: UInt16
     /// Chunks it holds, as far as we know (buffer maps, HAVEs, and what it sent us).
     var holdings: BufferMap
@@ -40,6 +44,18 @@ struct Partner: Sendable {
     }
 
     var address: PeerAddress { ref.address }
+
+    /// True while it is worth asking for chunks: heard from lately, and not silent since a
+    /// request to it timed out.
+    func responsive(now: Instant, config: MeshConfig) -> Bool {
+        !unanswered && heardLately(now: now, config: config)
+    }
+
+    /// False once it missed its keep-alives: most likely gone, so data for it (pushed or
+    /// queued before it went) would only waste our upload until the silence timeout drops it.
+    func heardLately(now: Instant, config: MeshConfig) -> Bool {
+        now - lastHeard <= config.suspectAfter
+    }
 
     /// Takes a fresh status, keeping what we learned since that the map cannot know.
     mutating func update(_ status: MeshStatus, now: Instant) {

@@ -110,14 +110,27 @@ final class MeshNodeTests: XCTestCase {
         h.advance(.seconds(0.2))
         h.receive(.partnerAccept(MeshFixtures.status(spare: 100, held: [10])), from: 3)
         h.receive(.status(MeshFixtures.status(spare: 500, held: [10])), from: 2)
-        // Before the 1.5 s timeout nobody is asked again; after it, the other holder is.
-        h.advance(.seconds(0.8))
+        // Before the timeout nobody is asked again; after it, the other holder is.
+        let timeout = MeshConfig().requestTimeout
+        h.advance(timeout - .seconds(0.3))
         let early = h.run(.timer(MeshNode.scheduleTimer))
         XCTAssertEqual(early.requested(from: 2) + early.requested(from: 3), [])
-        h.advance(.seconds(0.6))
+        h.advance(.seconds(0.2))
         let late = h.run(.timer(MeshNode.scheduleTimer))
         XCTAssertEqual(late.requested(from: 2), [], "the supplier that failed is tried last")
         XCTAssertEqual(late.requested(from: 3), [10])
+    }
+
+    func testAPartnerSilentSinceATimedOutRequestIsNotAskedUntilItSpeaks() {
+        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 500, held: [10]))])
+        h.now = h.effects.items.timer(MeshNode.scheduleTimer)!
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10])
+        h.advance(MeshConfig().requestTimeout + .seconds(0.1))
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [],
+                       "silent since the request: probably gone, though it is the only holder")
+        h.receive(.status(MeshFixtures.status(spare: 500, held: [10])), from: 2)
+        h.now = h.effects.items.timer(MeshNode.scheduleTimer)!
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10], "it spoke again")
     }
 
     func testARefusalIsRetriedElsewhereAtOnce() {

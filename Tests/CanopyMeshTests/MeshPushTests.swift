@@ -97,6 +97,21 @@ final class MeshPushTests: XCTestCase {
         XCTAssertTrue(got23.meshSends.allSatisfy { if case .data = $0.0 { false } else { true } }, "the subscription was cancelled")
     }
 
+    func testASubscriberThatMissedItsKeepalivesIsNotPushedTo() {
+        var h = Harness.peer(upload: 256, config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
+                                                                       (3, MeshFixtures.status(spare: 100, held: []))])
+        h.receive(.subscribe(1 << 7 | 1 << 8, from: 7), from: 2)
+        h.advance(MeshConfig().suspectAfter + .seconds(0.1))
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 3)
+        let got7 = h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 3)
+        XCTAssertTrue(got7.meshSends.allSatisfy { if case .data = $0.0 { false } else { true } },
+                      "2 went silent: probably crashed, so the push would waste our upload")
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 2)
+        let got8 = h.receive(.data(MeshFixtures.chunk(8), status: nil), from: 3)
+        XCTAssertEqual(got8.meshSends.compactMap { if case .data(let c, _) = $0.0 { c.sequence } else { nil } }, [UInt32(8)],
+                       "it spoke again")
+    }
+
     func testASubscriptionStartsWhereTheSubscriberSaysItHasAskedForTheRest() {
         var h = Harness.peer(upload: 256, config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
                                                                        (3, MeshFixtures.status(spare: 100, held: []))])
