@@ -172,10 +172,7 @@ public struct MeshNode: ProtocolCore {
 
     private mutating func receive(_ message: Message, from: PeerAddress, sender: NodeID, now: Instant,
                                   rng: inout SeededRNG, effects: inout Effects) {
-        if let i = partnerIndex(from) {
-            partners[i].lastHeard = now
-            partners[i].unanswered = false
-        }
+        if let i = partnerIndex(from) { partners[i].spoke(now: now) }
         switch message {
         case .stream(.infoRequest):
             if let info { send(.stream(.info(info)), to: from, now: now, effects: &effects) }

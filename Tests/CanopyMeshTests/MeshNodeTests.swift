@@ -133,6 +133,27 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10], "it spoke again")
     }
 
+    func testAChattyPartnerThatFallsSilentIsNotAskedSoonerThanAQuietOne() {
+        let config = MeshConfig()
+        func partner(speakingEvery gap: TimeSpan) -> (Partner, Instant) {
+            var now = Instant(micros: 1_000_000)
+            var p = Partner(ref: MeshFixtures.ref(2), status: MeshFixtures.status(spare: 500, held: []), now: now)
+            for _ in 0..<20 {
+                now += gap
+                p.spoke(now: now)
+            }
+            return (p, now)
+        }
+        let (chatty, t) = partner(speakingEvery: .seconds(0.2))
+        XCTAssertTrue(chatty.responsive(now: t + .seconds(0.9), config: config))
+        XCTAssertFalse(chatty.responsive(now: t + .seconds(1.2), config: config), "silent for six of its usual gaps")
+        XCTAssertTrue(chatty.heardLately(now: t + .seconds(1.2), config: config), "still served: it may only be taking from us")
+        let (quiet, u) = partner(speakingEvery: config.keepalive)
+        XCTAssertTrue(quiet.responsive(now: u + .seconds(2.5), config: config), "it only keeps alive")
+        XCTAssertFalse(quiet.responsive(now: u + config.suspectAfter + .seconds(0.1), config: config))
+        XCTAssertFalse(quiet.heardLately(now: u + config.suspectAfter + .seconds(0.1), config: config))
+    }
+
     func testARefusalIsRetriedElsewhereAtOnce() {
         var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 900, held: [10])),
                                         (3, MeshFixtures.status(spare: 50, held: [10]))])
