@@ -12,6 +12,12 @@ public struct TreeChild: Sendable, Hashable {
     public var forwards: Bool
     /// Child slots it advertised as free (push-down hands joiners to those with room).
     var spare: Int
+    /// The newest chunk this node held when it adopted the child: later ones went to it
+    /// live, so a `fill` owes it at most up to here.
+    var adoptedAfter: UInt32?
+    /// Kept chunks it is owed and has not been sent yet, ascending: those it asked for with
+    /// `fill`, and late ones this node received by its own fill (its subtree missed them too).
+    var owed: [UInt32] = []
 }
 
 /// Why a node is looking for a parent, and how far its search has gone.

@@ -4,7 +4,8 @@ import CanopyStream
 
 extension SplitStream {
     /// Verifies a chunk before anything else; delivers and forwards each one once. Data from
-    /// the parent also counts as its heartbeat.
+    /// the parent also counts as its heartbeat. A late chunk (older than the stripe's newest:
+    /// a fill this node received) is owed to the children instead, so it never delays live ones.
     mutating func handleChunk(_ chunk: Chunk, from sender: NodeRef, _ kbr: inout KBRContext) {
         guard let authenticator, let topics else { return }
         guard authenticator.verify(chunk) else {
@@ -25,20 +26,88 @@ extension SplitStream {
             kbr.observe(DuplicateChunk(sequence: chunk.sequence))
             return
         }
-        if newest[stripe].map({ chunk.sequence > $0 }) ?? true { newest[stripe] = chunk.sequence }
+        let late = newest[stripe].map { chunk.sequence < $0 } ?? false
+        if !late { newest[stripe] = chunk.sequence }
+        if firstPlayed == nil { firstPlayed = chunk.sequence }
         kbr.effects.deliver(chunk)
-        forward(chunk, stripe: stripe, &kbr)
+        if late {
+            remember(chunk, stripe: stripe)
+            owe([chunk.sequence], stripe: stripe, &kbr)
+        } else {
+            forward(chunk, stripe: stripe, &kbr)
+        }
     }
 
     /// Sends a chunk to the stripe's children, those that forward first: each send waits
     /// its turn in the upload queue, and a forwarding child's delay adds to its whole subtree.
     mutating func forward(_ chunk: Chunk, stripe: Int, _ kbr: inout KBRContext) {
+        remember(chunk, stripe: stripe)
         guard !trees[stripe].children.isEmpty else { return }
         let message = Message.stream(.chunk(chunk))
         for pass in [true, false] {
             for c in trees[stripe].children.indices where trees[stripe].children[c].forwards == pass {
                 trees[stripe].children[c].lastSent = kbr.now
                 send(message, to: trees[stripe].children[c].ref, &kbr)
+            }
+        }
+    }
+
+    /// Keeps the stripe's newest chunks, in sequence order (a backfilled chunk may arrive
+    /// after newer ones), for children that join later.
+    mutating func remember(_ chunk: Chunk, stripe: Int) {
+        guard bound > 0, config.backfillChunks > 0 else { return }
+        let at = recent[stripe].lastIndex { $0.sequence < chunk.sequence }.map { $0 + 1 } ?? 0
+        // Full: drop the oldest first, so the array never outgrows its bound (10,000 nodes
+        // keep 16 of these each).
+        if recent[stripe].count < config.backfillChunks {
+            recent[stripe].insert(chunk, at: at)
+        } else if at > 0 {
+            recent[stripe].removeFirst()
+            recent[stripe].insert(chunk, at: at - 1)
+        }
+    }
+
+    /// A new parent was found for stripe `i`: ask it for what this node missed — the
+    /// chunks after the newest it has there, or, if the stripe never delivered, from the
+    /// first chunk it played (earlier ones were never due). Before playing, nothing is owed.
+    mutating func requestFill(_ i: Int, from parent: NodeRef, _ kbr: inout KBRContext) {
+        guard let from = newest[i].map({ $0 &+ 1 }) ?? firstPlayed else { return }
+        send(.tree(.fill(topic: trees[i].id, from: from)), to: parent, &kbr)
+    }
+
+    /// Owes a child the kept chunks of the stripe from `from` up to those it got live. Only a
+    /// child may ask: the answer costs this node's upload.
+    mutating func handleFill(topic: NodeID, from: UInt32, child: NodeRef, _ kbr: inout KBRContext) {
+        guard let i = index(of: topic), trees[i].stripe != nil, let c = trees[i].childIndex(child.id),
+              let last = trees[i].children[c].adoptedAfter else { return }
+        let missed = recent[i].lazy.map(\.sequence).filter { $0 >= from && $0 <= last }
+        owe(Array(missed), stripe: i, only: c, &kbr)
+    }
+
+    /// Adds `sequences` to what the stripe's children (or child `only`) are owed, then sends
+    /// what the queue allows.
+    mutating func owe(_ sequences: [UInt32], stripe i: Int, only: Int? = nil, _ kbr: inout KBRContext) {
+        for c in trees[i].children.indices where only.map({ $0 == c }) ?? true {
+            var owed = trees[i].children[c].owed
+            for sequence in sequences where !owed.contains(sequence) { owed.append(sequence) }
+            owed.sort()
+            trees[i].children[c].owed = Array(owed.suffix(config.backfillChunks))
+        }
+        sendOwed(&kbr)
+    }
+
+    /// Sends owed chunks, oldest first, while the upload queue stays under `fillBacklog`:
+    /// a fill uses the upload the live stream leaves idle.
+    mutating func sendOwed(_ kbr: inout KBRContext) {
+        for i in 0..<stripeCount {
+            for c in trees[i].children.indices {
+                while let sequence = trees[i].children[c].owed.first {
+                    guard kbr.uploadBacklog < config.fillBacklog else { return }
+                    trees[i].children[c].owed.removeFirst()
+                    guard let chunk = recent[i].first(where: { $0.sequence == sequence }) else { continue }
+                    trees[i].children[c].lastSent = kbr.now
+                    send(.stream(.chunk(chunk)), to: trees[i].children[c].ref, &kbr)
+                }
             }
         }
     }

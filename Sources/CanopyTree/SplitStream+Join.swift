@@ -12,9 +12,10 @@ enum JoinArrival {
 }
 
 extension SplitStream {
-    /// Starts (or escalates) the search for a parent. Attempts cycle through: a Scribe
-    /// join routed toward the topic id, twice (a young overlay grows nodes of the stripe's
-    /// digit quickly); an anycast to the spare-capacity group; a direct ask to the source.
+    /// Starts (or escalates) the search for a parent. A leaf cycles through a Scribe join
+    /// routed toward the topic id, twice (a young overlay grows nodes of the stripe's digit
+    /// quickly), then an anycast to the spare-capacity group, twice. A forwarder alternates
+    /// the routed join or anycast with a direct ask to the source, which makes room for it.
     /// Group topics only ever route.
     mutating func beginJoin(_ i: Int, attempt: Int, _ kbr: inout KBRContext) {
         guard let info else { return }
@@ -32,8 +33,9 @@ extension SplitStream {
             return
         }
         // Only a forwarder (it brings a subtree) asks the source, which can make room for it;
-        // a leaf asking would only add load on the one link every stripe depends on.
-        let step = min([0, 0, 1, 2][attempt % 4], trees[i].children.isEmpty ? 1 : 2)
+        // a leaf asking would only add load on the one link every stripe depends on. A
+        // forwarder asks it second: its whole subtree starves while it searches.
+        let step = trees[i].children.isEmpty ? [0, 0, 1, 1][attempt % 4] : [0, 2, 1, 2][attempt % 4]
         if step > 0 { kbr.observe(TreeJoinEscalated(stripe: stripe, attempt: step)) }
         switch step {
         case 0:
@@ -60,9 +62,13 @@ extension SplitStream {
             return .stop
         }
         guard trees[i].stripe != nil else { return handleGroupJoin(i, join, via: arrival, &kbr) }
-        // A node without upload can place nobody: a join handed to it dies here quietly (the
-        // joiner's timeout moves it on), which costs its thin link nothing.
-        if arrival == .direct && bound == 0 && !trees[i].hasChild(join.joiner.id) { return .stop }
+        // A node without upload can place nobody: it hands a join sent to it on along the
+        // stripe (one small message on its thin link). Letting it die here cost the joiner a
+        // whole join timeout, and a third of the nodes a join is handed to have no upload.
+        if arrival == .direct && bound == 0 && !trees[i].hasChild(join.joiner.id) {
+            _ = passAlongStripe(i, join, &kbr)
+            return .stop
+        }
         if trees[i].hasChild(join.joiner.id) {
             send(.tree(.accept(topic: join.topic, path: trees[i].pathForChildren(self: me.id))), to: join.joiner, &kbr)
             return .stop
@@ -155,7 +161,7 @@ extension SplitStream {
     /// otherwise — a new forwarder taken for a leaf could be evicted with its whole subtree.
     mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, forwards: Bool = false, _ kbr: inout KBRContext) {
         trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: forwards,
-                                           spare: spare))
+                                           spare: spare, adoptedAfter: recent[i].last?.sequence))
         send(.tree(.accept(topic: trees[i].id, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
         updateSpareMembership(&kbr)
     }
@@ -190,8 +196,8 @@ extension SplitStream {
         return true
     }
 
-    /// Nobody here can take the joiner: hand it to a random node of the stripe's own digit
-    /// from the leaf set (ids next to ours share our first digit), so the search stays among
+    /// Nobody here can take the joiner (or this node has no upload): hand it to a random node
+    /// of the stripe's own digit from the leaf set (ids next to ours share our first digit), so the search stays among
     /// the nodes that forward this stripe instead of running to the root or the spare group.
     mutating func passAlongStripe(_ i: Int, _ join: TreeJoin, _ kbr: inout KBRContext) -> Bool {
         guard join.budget > 0 else { return false }
@@ -261,7 +267,10 @@ extension SplitStream {
             kbr.observe(TreeRepaired(stripe: stripe, duration: kbr.now - lost))
         }
         trees[i].lostParentAt = nil
-        if isStripe { announcePath(i, &kbr) }
+        if isStripe {
+            announcePath(i, &kbr)
+            requestFill(i, from: parent, &kbr)
+        }
     }
 
     /// Tells every child this node's new path, so loop checks below stay current.

@@ -41,6 +41,7 @@ extension SplitStream {
             send(.tree(.heartbeat(topics: entry.topics)), to: entry.ref, &kbr)
         }
         shedIfSwamped(&kbr)
+        sendOwed(&kbr)
         if now >= nextRefresh {
             nextRefresh = now + config.refreshInterval
             sendRefreshes(&kbr)
@@ -121,7 +122,8 @@ extension SplitStream {
                 // Dropped as silent (its refreshes were late), yet it still counts on us: take
                 // it back rather than send it through a whole new join.
                 trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now,
-                                                   forwards: load.children > 0, spare: Int(refresh.spare)))
+                                                   forwards: load.children > 0, spare: Int(refresh.spare),
+                                                   adoptedAfter: recent[i].last?.sequence))
                 send(.tree(.accept(topic: load.topic, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
                 updateSpareMembership(&kbr)
             } else {

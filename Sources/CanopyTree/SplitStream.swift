@@ -23,6 +23,11 @@ public struct SplitStream: KBRApplication {
     public internal(set) var trees: [ScribeTopic] = []
     /// Newest sequence number received per stripe (nil before the first).
     public internal(set) var newest: [UInt32?] = []
+    /// The last `config.backfillChunks` chunks per stripe, oldest first (kept only by nodes
+    /// that can have children): what a new child asks for with `fill`.
+    var recent: [[Chunk]] = []
+    /// The first chunk this node played: a stripe that joins later owes every chunk from here.
+    var firstPlayed: UInt32?
 
     var authenticator: ChunkAuthenticator?
     var received = SequenceWindow()
@@ -91,6 +96,7 @@ public struct SplitStream: KBRApplication {
         trees = topics.stripes.enumerated().map { ScribeTopic(id: $1, stripe: $0) }
             + [ScribeTopic(id: topics.spareGroup, stripe: nil)]
         newest = Array(repeating: nil, count: count)
+        recent = Array(repeating: [], count: count)
         if isSource {
             for i in 0..<count {
                 trees[i].isTop = true
@@ -205,6 +211,7 @@ public struct SplitStream: KBRApplication {
         case .anycastFailed(_, let target):
             guard let i = index(of: target), let pending = trees[i].pending, trees[i].parent == nil else { return }
             beginJoin(i, attempt: pending.attempt + 1, &kbr)
+        case .fill(let topic, let from): handleFill(topic: topic, from: from, child: sender, &kbr)
         }
     }
 

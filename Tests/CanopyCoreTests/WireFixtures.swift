@@ -67,6 +67,7 @@ enum WireFixtures {
         ("tree.anycast", .tree(.anycast(TreeAnycast(group: group, target: topic, requester: peerA,
                                                     visited: [peerB.id], stack: [source])))),
         ("tree.anycast_failed", .tree(.anycastFailed(group: group, target: topic))),
+        ("tree.fill", .tree(.fill(topic: topic, from: 0x0102_0304))),
 
         ("mesh.join", .mesh(.join)),
         ("mesh.members", .mesh(.members([peerA, peerB]))),

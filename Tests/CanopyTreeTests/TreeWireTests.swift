@@ -19,6 +19,7 @@ final class TreeWireTests: XCTestCase {
             .refresh(TreeRefresh(spare: 12, topics: [TreeTopicLoad(topic: topic, children: 3)])),
             .anycast(TreeAnycast(group: a.id, target: topic, requester: b, visited: [a.id], stack: [a, b])),
             .anycastFailed(group: a.id, target: topic),
+            .fill(topic: topic, from: 0xDEAD_BEEF),
         ]
     }
 
@@ -48,6 +49,27 @@ final class TreeWireTests: XCTestCase {
                                visited: Array(repeating: a.id, count: TreeAnycast.maxVisited),
                                stack: Array(repeating: b, count: TreeAnycast.maxStack))
         XCTAssertEqual(try roundTrip(.anycast(walk)), .anycast(walk))
+    }
+
+    /// Lists longer than decoding accepts are cut when encoding (the size agrees), so no
+    /// node ever sends a datagram every receiver drops as malformed.
+    func testOverlongListsAreCutToWhatDecodingAccepts() throws {
+        let loads = (0..<(TreeMessage.maxTopics + 20)).map {
+            TreeTopicLoad(topic: NodeID(high: UInt64($0), low: 1), children: UInt8($0 % 7))
+        }
+        XCTAssertEqual(try roundTrip(.refresh(TreeRefresh(spare: 3, topics: loads))),
+                       .refresh(TreeRefresh(spare: 3, topics: Array(loads.prefix(TreeMessage.maxTopics)))))
+        let topics = loads.map(\.topic)
+        XCTAssertEqual(try roundTrip(.heartbeat(topics: topics)), .heartbeat(topics: Array(topics.prefix(TreeMessage.maxTopics))))
+        let path = Array(repeating: b.id, count: TreeMessage.maxPath + 5)
+        XCTAssertEqual(try roundTrip(.accept(topic: topic, path: path)),
+                       .accept(topic: topic, path: Array(path.prefix(TreeMessage.maxPath))))
+        let walk = TreeAnycast(group: a.id, target: topic, requester: b,
+                               visited: Array(repeating: a.id, count: TreeAnycast.maxVisited + 3),
+                               stack: Array(repeating: b, count: TreeAnycast.maxStack + 3))
+        guard case .anycast(let back) = try roundTrip(.anycast(walk)) else { return XCTFail("not an anycast") }
+        XCTAssertEqual(back.visited.count, TreeAnycast.maxVisited)
+        XCTAssertEqual(back.stack.count, TreeAnycast.maxStack)
     }
 
     func testEveryTruncationIsRejected() {

@@ -98,6 +98,10 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
     case anycast(TreeAnycast)
     /// The walk found nobody; the requester falls back to the source.
     case anycastFailed(group: NodeID, target: NodeID)
+    /// Child → its new parent in stripe `topic`: send me the chunks of this stripe you still
+    /// hold from sequence `from` on — what I missed while I had no parent (I joined after the
+    /// stream started, or my old parent failed), so a repair leaves no gap in playout.
+    case fill(topic: NodeID, from: UInt32)
 
     public static let typeBase: UInt8 = 0x80
     /// Longest source-to-node path a node accepts; deeper means a loop or a broken tree.
@@ -115,20 +119,26 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
         case .refresh: 0x06
         case .anycast: 0x07
         case .anycastFailed: 0x08
+        case .fill: 0x09
         }
     }
 
+    /// Lists are cut to the bounds decoding enforces (`maxPath`, `maxTopics`, the anycast
+    /// limits) when sizing and encoding, so a sender never emits a datagram every receiver
+    /// would reject: a cut path is at the limit, which the receiver refuses as too deep.
     public var bodySize: Int {
         switch self {
         case .join: TreeJoin.size
-        case .accept(_, let path): WireSize.nodeID + 1 + path.count * WireSize.nodeID
+        case .accept(_, let path): WireSize.nodeID + 1 + min(path.count, Self.maxPath) * WireSize.nodeID
         case .reject: WireSize.nodeID + 1
         case .leave: WireSize.nodeID
-        case .heartbeat(let topics): 1 + topics.count * WireSize.nodeID
-        case .refresh(let r): 2 + 1 + r.topics.count * TreeTopicLoad.size
+        case .heartbeat(let topics): 1 + min(topics.count, Self.maxTopics) * WireSize.nodeID
+        case .refresh(let r): 2 + 1 + min(r.topics.count, Self.maxTopics) * TreeTopicLoad.size
         case .anycast(let a):
-            2 * WireSize.nodeID + WireSize.nodeRef + 1 + a.visited.count * WireSize.nodeID + WireSize.nodeRefs(a.stack.count)
+            2 * WireSize.nodeID + WireSize.nodeRef + 1 + min(a.visited.count, TreeAnycast.maxVisited) * WireSize.nodeID
+                + WireSize.nodeRefs(min(a.stack.count, TreeAnycast.maxStack))
         case .anycastFailed: 2 * WireSize.nodeID
+        case .fill: WireSize.nodeID + 4
         }
     }
 
@@ -144,18 +154,19 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             buffer.writeInteger(j.children)
         case .accept(let topic, let path):
             buffer.writeNodeID(topic)
-            buffer.writeNodeIDs(path)
+            buffer.writeNodeIDs(path.prefix(Self.maxPath))
         case .reject(let topic, let handedDown):
             buffer.writeNodeID(topic)
             buffer.writeInteger(UInt8(handedDown ? 1 : 0))
         case .leave(let topic):
             buffer.writeNodeID(topic)
         case .heartbeat(let topics):
-            buffer.writeNodeIDs(topics)
+            buffer.writeNodeIDs(topics.prefix(Self.maxTopics))
         case .refresh(let r):
+            let loads = r.topics.prefix(Self.maxTopics)
             buffer.writeInteger(r.spare)
-            buffer.writeInteger(UInt8(r.topics.count))
-            for load in r.topics {
+            buffer.writeInteger(UInt8(loads.count))
+            for load in loads {
                 buffer.writeNodeID(load.topic)
                 buffer.writeInteger(load.children)
             }
@@ -163,11 +174,14 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             buffer.writeNodeID(a.group)
             buffer.writeNodeID(a.target)
             buffer.writeNodeRef(a.requester)
-            buffer.writeNodeIDs(a.visited)
-            buffer.writeNodeRefs(a.stack)
+            buffer.writeNodeIDs(a.visited.prefix(TreeAnycast.maxVisited))
+            buffer.writeNodeRefs(Array(a.stack.prefix(TreeAnycast.maxStack)))
         case .anycastFailed(let group, let target):
             buffer.writeNodeID(group)
             buffer.writeNodeID(target)
+        case .fill(let topic, let from):
+            buffer.writeNodeID(topic)
+            buffer.writeInteger(from)
         }
     }
 
@@ -212,6 +226,9 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
         case 0x08:
             let group = try buffer.readNodeID()
             return .anycastFailed(group: group, target: try buffer.readNodeID())
+        case 0x09:
+            let topic = try buffer.readNodeID()
+            return .fill(topic: topic, from: try buffer.readChecked())
         default:
             throw .unknownType(typeBase + kind)
         }
@@ -224,7 +241,7 @@ extension ByteBuffer {
         try readList(max: max, elementSize: WireSize.nodeID, field: field) { (b: inout ByteBuffer) throws(WireError) in try b.readNodeID() }
     }
 
-    fileprivate mutating func writeNodeIDs(_ ids: [NodeID]) {
-        writeList(ids) { $0.writeNodeID($1) }
+    fileprivate mutating func writeNodeIDs(_ ids: ArraySlice<NodeID>) {
+        writeList(Array(ids)) { $0.writeNodeID($1) }
     }
 }

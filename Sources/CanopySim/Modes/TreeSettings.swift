@@ -8,7 +8,9 @@ import CanopyTree
 /// `heartbeat_s`, `parent_timeout_s`, `starvation_s`, `refresh_s`, `child_timeout_s`, `join_timeout_s`,
 /// `push_down_budget`, `admission_backlog_s` (a node takes children only while its modeled
 /// upload queue is shorter), `shed_backlog_s` (it sheds a leaf child while the queue is longer),
-/// `anycast_visits`, `anycast_stack`, `recovery_check_s` (how long after a mass crash every survivor must
+/// `anycast_visits`, `anycast_stack`, `backfill_chunks` (recent chunks a node keeps per stripe
+/// for a new child's `fill`; 0 turns fills off), `fill_backlog_s` (owed chunks go out only while
+/// the upload queue is shorter), `recovery_check_s` (how long after a mass crash every survivor must
 /// have every stripe again; 10), and `note` (free text: how the scenario's uploads were chosen).
 enum TreeSettings {
     static func read(_ block: inout ScenarioObject) throws -> (config: TreeConfig, recoveryCheck: Double, note: String?) {
@@ -31,6 +33,8 @@ enum TreeSettings {
         c.shedBacklog = try seconds(&block, "shed_backlog_s", c.shedBacklog)
         c.anycastVisits = try block.int("anycast_visits", default: c.anycastVisits, range: 1...TreeAnycast.maxVisited)
         c.anycastStack = try block.int("anycast_stack", default: c.anycastStack, range: 1...TreeAnycast.maxStack)
+        c.backfillChunks = try block.int("backfill_chunks", default: c.backfillChunks, range: 0...1024)
+        c.fillBacklog = try seconds(&block, "fill_backlog_s", c.fillBacklog)
         c.pushDownBudget = UInt8(try block.int("push_down_budget", default: Int(c.pushDownBudget), range: 0...255))
         let recovery = try block.double("recovery_check_s", default: 10, range: 0.1...3600, expectation: "seconds > 0")
         let note = block.has("note") ? try block.string("note") : nil

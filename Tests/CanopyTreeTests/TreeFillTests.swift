@@ -1,0 +1,140 @@
+import XCTest
+@testable import CanopyTree
+import CanopyCore
+import CanopyPastry
+import CanopyStream
+import NIOCore
+
+/// Backfill, one node at a time: a node that finds a new parent asks it for what it missed,
+/// the parent sends exactly the kept chunks the child did not get live (only to a child, and
+/// only while its upload queue is short), and a late chunk is passed down the same way.
+final class TreeFillTests: XCTestCase {
+    private let source = NodeRef(id: NodeID(high: 0xA000_0000_0000_0000, low: 1), address: PeerAddress(simulatedNode: 0))
+    /// Shares stripe 0's first digit, so a direct join in stripe 0 may make it a parent.
+    private let parent = NodeRef(id: NodeID(high: 0x0300_0000_0000_0000, low: 2), address: PeerAddress(simulatedNode: 1))
+    private let child = NodeRef(id: NodeID(high: 0x5000_0000_0000_0000, low: 3), address: PeerAddress(simulatedNode: 2))
+    private let stranger = NodeRef(id: NodeID(high: 0x7000_0000_0000_0000, low: 4), address: PeerAddress(simulatedNode: 3))
+    private let now = Instant(micros: 2_000_000)
+
+    private var info: StreamInfo {
+        StreamInfo(streamID: NodeID(high: 0x5EED, low: 7), publicKey: ByteBuffer(repeating: 1, count: 32), mode: .tree,
+                   modeParameter: 2, chunkMicros: 20_000, bitrateKbps: 64, preSkip: 0, source: source)
+    }
+
+    private var stripe0: NodeID { StripeTopics(streamID: info.streamID, stripes: 2).stripes[0] }
+
+    @discardableResult
+    private func upcall(_ app: inout SplitStream, as ref: NodeRef, queuedBytes: Int = 0,
+                        _ body: (inout SplitStream, inout KBRContext) -> Void) -> [Effect] {
+        var kbr = KBRContext(testingAs: ref, now: now, uploadKbps: app.modeledUploadKbps, queuedBytes: queuedBytes)
+        body(&app, &kbr)
+        return kbr.effects.items
+    }
+
+    private func chunk(_ sequence: UInt32) -> Message {
+        .stream(.chunk(Chunk(streamID: info.streamID, sequence: sequence, generatedAt: now.micros,
+                             payload: ByteBuffer(repeating: 0, count: 160), signature: ByteBuffer(repeating: 0, count: 64))))
+    }
+
+    /// Sequence numbers of the chunks sent to `to`.
+    private func chunks(_ effects: [Effect], to: NodeRef) -> [UInt32] {
+        effects.compactMap { if case .send(.stream(.chunk(let c)), to.address) = $0 { c.sequence } else { nil } }
+    }
+
+    private func fills(_ effects: [Effect]) -> [(topic: NodeID, from: UInt32)] {
+        effects.compactMap { if case .send(.tree(.fill(let topic, let from)), parent.address) = $0 { (topic, from) } else { nil } }
+    }
+
+    /// A started node attached to the source in both stripes.
+    private func attached(as ref: NodeRef) -> SplitStream {
+        var app = SplitStream(uploadKbps: 500, info: info, modeledVerification: true)
+        upcall(&app, as: ref) { app, kbr in
+            app.command(.join(bootstrap: nil), kbr: &kbr)
+            app.overlayReady(kbr: &kbr)
+        }
+        for topic in app.topics!.stripes {
+            upcall(&app, as: ref) { $0.receive(.tree(.accept(topic: topic, path: [source.id])), from: source, kbr: &$1) }
+        }
+        return app
+    }
+
+    /// `parent` has stripe 0's chunks 0, 2, 4 when `child` joins, then passes 6 on live.
+    private func parentWithChild() -> SplitStream {
+        var app = attached(as: parent)
+        for sequence: UInt32 in [0, 2, 4] { upcall(&app, as: parent) { $0.receive(chunk(sequence), from: source, kbr: &$1) } }
+        let join = TreeJoin(topic: stripe0, joiner: child, budget: 0, spare: 0, children: 0)
+        upcall(&app, as: parent) { $0.receive(.tree(.join(join)), from: child, kbr: &$1) }
+        XCTAssertTrue(app.trees[0].hasChild(child.id))
+        let live = upcall(&app, as: parent) { $0.receive(chunk(6), from: source, kbr: &$1) }
+        XCTAssertEqual(chunks(live, to: child), [6])
+        return app
+    }
+
+    func testAParentSendsAChildOnlyTheKeptChunksItMissed() {
+        var app = parentWithChild()
+        let sent = upcall(&app, as: parent) { $0.receive(.tree(.fill(topic: stripe0, from: 2)), from: child, kbr: &$1) }
+        XCTAssertEqual(chunks(sent, to: child), [2, 4], "not 0 (not asked for), not 6 (sent live)")
+        let again = upcall(&app, as: parent) { $0.tick(&$1) }
+        XCTAssertEqual(chunks(again, to: child), [], "each owed chunk goes once")
+    }
+
+    func testOnlyAChildMayAskForAFill() {
+        var app = parentWithChild()
+        let sent = upcall(&app, as: parent) { $0.receive(.tree(.fill(topic: stripe0, from: 0)), from: stranger, kbr: &$1) }
+        XCTAssertEqual(chunks(sent, to: stranger), [])
+    }
+
+    func testAFillWaitsForAShortUploadQueue() {
+        var app = parentWithChild()
+        // Ten seconds of a 500 kbit/s upload already queued.
+        let busy = upcall(&app, as: parent, queuedBytes: 625_000) {
+            $0.receive(.tree(.fill(topic: stripe0, from: 0)), from: child, kbr: &$1)
+        }
+        XCTAssertEqual(chunks(busy, to: child), [])
+        let idle = upcall(&app, as: parent) { $0.tick(&$1) }
+        XCTAssertEqual(chunks(idle, to: child), [0, 2, 4])
+    }
+
+    func testANodeAsksItsNewParentForWhatItMissed() {
+        var app = attached(as: child)
+        for sequence: UInt32 in [0, 1, 2] { upcall(&app, as: child) { $0.receive(chunk(sequence), from: source, kbr: &$1) } }
+        upcall(&app, as: child) { $0.receive(.tree(.reject(topic: stripe0, handedDown: false)), from: source, kbr: &$1) }
+        XCTAssertNil(app.trees[0].parent)
+        let adopted = upcall(&app, as: child) {
+            $0.receive(.tree(.accept(topic: stripe0, path: [source.id, parent.id])), from: parent, kbr: &$1)
+        }
+        XCTAssertEqual(fills(adopted).map(\.from), [3], "everything after the newest chunk it holds in the stripe")
+        XCTAssertEqual(fills(adopted).map(\.topic), [stripe0])
+    }
+
+    func testAStripeThatNeverDeliveredAsksFromTheFirstChunkPlayed() {
+        var app = SplitStream(uploadKbps: 500, info: info, modeledVerification: true)
+        upcall(&app, as: child) { app, kbr in
+            app.command(.join(bootstrap: nil), kbr: &kbr)
+            app.overlayReady(kbr: &kbr)
+        }
+        let stripe1 = app.topics!.stripes[1]
+        let early = upcall(&app, as: child) { $0.receive(.tree(.accept(topic: stripe1, path: [source.id])), from: source, kbr: &$1) }
+        XCTAssertTrue(early.allSatisfy { if case .send(.tree(.fill), _) = $0 { false } else { true } },
+                      "before it plays, a node is owed nothing")
+        upcall(&app, as: child) { $0.receive(chunk(5), from: source, kbr: &$1) }
+        let adopted = upcall(&app, as: child) {
+            $0.receive(.tree(.accept(topic: stripe0, path: [source.id, parent.id])), from: parent, kbr: &$1)
+        }
+        XCTAssertEqual(fills(adopted).map(\.from), [5])
+    }
+
+    /// A node that has stripe 0 up to chunk 6 gets chunk 4 late (its own fill): its child
+    /// missed it too, and gets it once the queue is short.
+    func testALateChunkIsPassedDownWhenTheQueueAllows() {
+        var fresh = attached(as: parent)
+        let join = TreeJoin(topic: stripe0, joiner: child, budget: 0, spare: 0, children: 0)
+        upcall(&fresh, as: parent) { $0.receive(.tree(.join(join)), from: child, kbr: &$1) }
+        upcall(&fresh, as: parent) { $0.receive(chunk(6), from: source, kbr: &$1) }
+        let busy = upcall(&fresh, as: parent, queuedBytes: 625_000) { $0.receive(chunk(4), from: source, kbr: &$1) }
+        XCTAssertEqual(chunks(busy, to: child), [], "a late chunk never jumps ahead of a long queue")
+        XCTAssertTrue(busy.contains { if case .deliver(let c) = $0 { c.sequence == 4 } else { false } }, "it still plays")
+        let idle = upcall(&fresh, as: parent) { $0.tick(&$1) }
+        XCTAssertEqual(chunks(idle, to: child), [4])
+    }
+}
