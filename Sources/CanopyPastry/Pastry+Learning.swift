@@ -53,10 +53,13 @@ extension Pastry {
         case .inserted(let replaced):
             if candidate.rtt == nil {
                 ping(candidate.ref, now: now, effects: &effects)
-            } else if replaced != nil {
+            } else if replaced != nil, pingTokens > 0 {
                 // It proved nearer than the entry it displaced: its own row was chosen near
                 // it, so it likely holds nearer candidates for the rest of ours (a greedy
-                // descent that stops by itself once the row has settled).
+                // descent that stops by itself once the row has settled). Its answer is
+                // proximity-selection traffic on the other node's upload: it spends the
+                // same budget as the pings.
+                pingTokens -= 1
                 let row = settings.base.sharedPrefixLength(local.id, candidate.ref.id)
                 send(.rowRequest(row: UInt8(row)), to: candidate.ref.address, purpose: .maintenance, effects: &effects)
             }

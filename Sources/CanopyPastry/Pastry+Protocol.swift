@@ -15,8 +15,8 @@ extension Pastry {
         case .rowRequest(let row):
             guard isJoined else { return }
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
-            // Swamped: the asker refreshes its table from someone else (or next period).
-            guard !isSwamped(now) else { return }
+            // Busy: the asker refreshes its table from someone else (or next period).
+            guard (meter?.backlog(at: now) ?? .zero) < settings.rowReplyBacklog else { return }
             let entries = table.row(Int(row)).map(\.ref)
             send(.rowReply(row: row, entries: entries), to: sender.address, purpose: .maintenance, effects: &effects)
         case .neighbourRequest:

@@ -32,8 +32,8 @@ final class PastryNodeTests: XCTestCase {
     }
 
     /// A joined node at id 1000 with leaf-set members around it and table entries far away.
-    private func joinedNode<App: KBRApplication>(app: App) -> Harness<App> {
-        var h = Harness(node: PastryNode(identity: ref(1000, 0), app: app))
+    private func joinedNode<App: KBRApplication>(app: App, settings: PastrySettings = PastrySettings()) -> Harness<App> {
+        var h = Harness(node: PastryNode(identity: ref(1000, 0), settings: settings, app: app))
         _ = h.handle(.command(.join(bootstrap: nil)))
         for (i, high) in [990, 995, 1005, 1010].enumerated() {
             _ = h.receive(.ping(sentAt: 0), from: ref(UInt64(high), i + 1))
@@ -272,13 +272,15 @@ final class PastryNodeTests: XCTestCase {
         XCTAssertEqual(reply(.leafProbe(sentAt: 3, leafSet: [ref(1010, 4)])), 4, "a probe with a leaf set asks for an exchange")
     }
 
-    /// An application on a 8 kbit/s link (1,000 bytes a second) that queues ~4.5 s of
-    /// upload whenever it is sent anything.
-    private struct ThinApp: KBRApplication {
-        var modeledUploadKbps: Double? { 8 }
+    /// An application on a `kbps` link that queues `replies` rows of 40 entries (about
+    /// 0.9 kB each) whenever it is sent anything: on 8 kbit/s, 5 of them are ~4.5 s of upload.
+    private struct QueueingApp: KBRApplication {
+        var kbps: Double
+        var replies: Int
+        var modeledUploadKbps: Double? { kbps }
         mutating func receive(_ message: Message, from sender: NodeRef, kbr: inout KBRContext) {
             let filler = (0..<40).map { NodeRef(id: NodeID(high: 7, low: UInt64($0)), address: PeerAddress(simulatedNode: 50)) }
-            for _ in 0..<5 { kbr.send(.pastry(.rowReply(row: 0, entries: filler)), to: sender) }
+            for _ in 0..<replies { kbr.send(.pastry(.rowReply(row: 0, entries: filler)), to: sender) }
         }
     }
 
@@ -286,7 +288,7 @@ final class PastryNodeTests: XCTestCase {
     /// are timed from when they leave, so its healthy leaf set is not declared dead (which
     /// would set off repairs that lengthen the queue further).
     func testASwampedNodeTimesItsProbesFromWhenTheyLeave() {
-        var h = joinedNode(app: ThinApp())
+        var h = joinedNode(app: QueueingApp(kbps: 8, replies: 5))
         h.now = h.now + .seconds(20)
         _ = h.handle(.received(.stream(.infoRequest), from: PeerAddress(simulatedNode: 50), sender: NodeID(high: 7, low: 99)))
         let backlogged = h.handle(.timer(TimerKey(kind: PastryTimers.leafTick)))
@@ -305,5 +307,34 @@ final class PastryNodeTests: XCTestCase {
             XCTAssertTrue(probes(h.handle(.timer(TimerKey(kind: PastryTimers.probeCheck)))).isEmpty)
         }
         XCTAssertEqual(h.node.pastry.leafSet.members.count, 4)
+    }
+
+    /// A row is upkeep the asker can get elsewhere: a node whose queue would hold it back
+    /// from the data it forwards does not answer, even when it is far from swamped.
+    func testARowIsAnsweredOnlyWhileTheUploadQueueIsShort() {
+        var h = joinedNode(app: QueueingApp(kbps: 80, replies: 4)) // ~0.35 s: busy, far from swamped
+        h.now = h.now + .seconds(20)
+        let asker = ref(1010, 4)
+        XCTAssertTrue(sends(h.receive(.rowRequest(row: 0), from: asker)).contains { if case .rowReply = $0.0 { true } else { false } },
+                      "an idle node answers")
+        h.now = h.now + .seconds(20)
+        _ = h.handle(.received(.stream(.infoRequest), from: PeerAddress(simulatedNode: 50), sender: NodeID(high: 7, low: 99)))
+        let backlog = h.node.pastry.meter?.backlog(at: h.now) ?? .zero
+        XCTAssertGreaterThan(backlog, PastrySettings().rowReplyBacklog)
+        XCTAssertFalse(h.node.pastry.isSwamped(h.now), "busy, not swamped: the old rule would still answer")
+        XCTAssertTrue(sends(h.receive(.rowRequest(row: 0), from: asker)).isEmpty)
+    }
+
+    /// Chasing a nearer node's row costs that node an answer: it comes out of the same
+    /// proximity budget as the pings, so a young overlay's reshuffles do not flood anyone.
+    func testTheRowOfANearerNodeIsAskedForOnlyWithinThePingBudget() {
+        var settings = PastrySettings()
+        settings.pingBudget = 0
+        var h = joinedNode(app: NoApplication(), settings: settings)
+        let far = ref(0x9000_0000_0000_0000, 11), near = ref(0x9100_0000_0000_0000, 12)
+        _ = pong(&h, from: far, rtt: 80)
+        let second = pong(&h, from: near, rtt: 10)
+        XCTAssertEqual(h.node.pastry.table.entry(row: 0, column: 9)?.ref, near, "proximity selection still keeps the nearer")
+        XCTAssertFalse(second.contains { if case .rowRequest = $0.0 { true } else { false } }, "no budget left: no row asked for")
     }
 }

@@ -1,34 +1,15 @@
 import XCTest
 @testable import CanopyTree
 import CanopyCore
-import CanopyPastry
-import CanopyStream
-import NIOCore
 
 /// How joins move on when they cannot be placed: a forwarder asks the source on its second
 /// attempt (a leaf keeps to the trees), and a node without upload hands a join sent to it
 /// on along the stripe instead of letting it die.
-final class SplitStreamJoinTests: XCTestCase {
-    private let source = NodeRef(id: NodeID(high: 0xA000_0000_0000_0000, low: 1), address: PeerAddress(simulatedNode: 0))
+final class SplitStreamJoinTests: SplitStreamNodeTestCase {
     /// Shares stripe 0's first digit.
-    private let me = NodeRef(id: NodeID(high: 0x0300_0000_0000_0000, low: 2), address: PeerAddress(simulatedNode: 1))
-    private let neighbour = NodeRef(id: NodeID(high: 0x0310_0000_0000_0000, low: 3), address: PeerAddress(simulatedNode: 2))
-    private let joiner = NodeRef(id: NodeID(high: 0x5000_0000_0000_0000, low: 4), address: PeerAddress(simulatedNode: 3))
-    private let start = Instant(micros: 2_000_000)
-
-    private var info: StreamInfo {
-        StreamInfo(streamID: NodeID(high: 0x5EED, low: 7), publicKey: ByteBuffer(repeating: 1, count: 32), mode: .tree,
-                   modeParameter: 2, chunkMicros: 20_000, bitrateKbps: 64, preSkip: 0, source: source)
-    }
-
-    private var stripe0: NodeID { StripeTopics(streamID: info.streamID, stripes: 2).stripes[0] }
-
-    private func upcall(_ app: inout SplitStream, at now: Instant, leafSet: [NodeRef] = [],
-                        _ body: (inout SplitStream, inout KBRContext) -> Void) -> (effects: [Effect], routed: [Message]) {
-        var kbr = KBRContext(testingAs: me, leafSet: leafSet, now: now, uploadKbps: app.modeledUploadKbps)
-        body(&app, &kbr)
-        return (kbr.effects.items, kbr.routeRequests.map(\.payload))
-    }
+    private let me = peer(0x0300_0000_0000_0000, 1)
+    private let neighbour = peer(0x0310_0000_0000_0000, 2)
+    private let joiner = peer(0x5000_0000_0000_0000, 3)
 
     private func joinsSent(_ effects: [Effect], to: NodeRef) -> [TreeJoin] {
         effects.compactMap { if case .send(.tree(.join(let j)), to.address) = $0 { j } else { nil } }
@@ -36,17 +17,10 @@ final class SplitStreamJoinTests: XCTestCase {
 
     /// Started and attached to the source in both stripes; with a child in stripe 0 if `forwarding`.
     private func node(forwarding: Bool) -> SplitStream {
-        var app = SplitStream(uploadKbps: 500, info: info, modeledVerification: true)
-        _ = upcall(&app, at: start) { app, kbr in
-            app.command(.join(bootstrap: nil), kbr: &kbr)
-            app.overlayReady(kbr: &kbr)
-        }
-        for topic in app.topics!.stripes {
-            _ = upcall(&app, at: start) { $0.receive(.tree(.accept(topic: topic, path: [source.id])), from: source, kbr: &$1) }
-        }
+        var app = attached(as: me)
         if forwarding {
             let join = TreeJoin(topic: stripe0, joiner: joiner, budget: 0, spare: 0, children: 0)
-            _ = upcall(&app, at: start) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
+            upcall(&app, as: me) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
             XCTAssertTrue(app.trees[0].hasChild(joiner.id))
         }
         return app
@@ -55,8 +29,8 @@ final class SplitStreamJoinTests: XCTestCase {
     /// Loses its stripe-0 parent, then lets the first attempt time out; returns both attempts.
     private func twoAttempts(_ app: inout SplitStream) -> (first: (effects: [Effect], routed: [Message]),
                                                             second: (effects: [Effect], routed: [Message])) {
-        let first = upcall(&app, at: start) { $0.receive(.tree(.reject(topic: stripe0, handedDown: false)), from: source, kbr: &$1) }
-        let second = upcall(&app, at: start + app.config.joinTimeout + .seconds(1)) { $0.tick(&$1) }
+        let first = run(&app, as: me) { $0.receive(.tree(.reject(topic: stripe0, handedDown: false)), from: source, kbr: &$1) }
+        let second = run(&app, as: me, at: start + app.config.joinTimeout + .seconds(1)) { $0.tick(&$1) }
         return (first, second)
     }
 
@@ -84,12 +58,12 @@ final class SplitStreamJoinTests: XCTestCase {
         var app = SplitStream(uploadKbps: 0, info: info, modeledVerification: true)
         XCTAssertEqual(app.bound, 0)
         let join = TreeJoin(topic: stripe0, joiner: joiner, budget: 3, spare: 0, children: 0)
-        let (effects, _) = upcall(&app, at: start, leafSet: [neighbour]) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
+        let (effects, _) = run(&app, as: me, leafSet: [neighbour]) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
         XCTAssertEqual(joinsSent(effects, to: neighbour).map(\.budget), [2])
         XCTAssertEqual(joinsSent(effects, to: neighbour).map(\.joiner), [joiner])
 
         let spent = TreeJoin(topic: stripe0, joiner: joiner, budget: 0, spare: 0, children: 0)
-        let (none, _) = upcall(&app, at: start, leafSet: [neighbour]) { $0.receive(.tree(.join(spent)), from: joiner, kbr: &$1) }
+        let (none, _) = run(&app, as: me, leafSet: [neighbour]) { $0.receive(.tree(.join(spent)), from: joiner, kbr: &$1) }
         XCTAssertTrue(joinsSent(none, to: neighbour).isEmpty, "a spent budget ends the walk")
         XCTAssertEqual(app.usedSlots, 0)
     }

@@ -2,81 +2,42 @@ import XCTest
 @testable import CanopyTree
 import CanopyCore
 import CanopyPastry
-import CanopyStream
-import NIOCore
 
 /// The load-aware parts of SplitStream, one node at a time: refusing children while the
 /// queue is long, re-joining a starving stripe (but not before the stream arrived), keeping
 /// new forwarders at the source, not relaying joins through a swamped link, and pruning
 /// stray parents without flooding them.
-final class SplitStreamLoadTests: XCTestCase {
-    private let source = NodeRef(id: NodeID(high: 0xA000_0000_0000_0000, low: 1), address: PeerAddress(simulatedNode: 0))
-    private let parent = NodeRef(id: NodeID(high: 0x3000_0000_0000_0000, low: 2), address: PeerAddress(simulatedNode: 1))
-    private let me = NodeRef(id: NodeID(high: 0x5000_0000_0000_0000, low: 3), address: PeerAddress(simulatedNode: 2))
-    private let joiner = NodeRef(id: NodeID(high: 0x7000_0000_0000_0000, low: 4), address: PeerAddress(simulatedNode: 3))
-
-    private var info: StreamInfo {
-        StreamInfo(streamID: NodeID(high: 0x5EED, low: 7), publicKey: ByteBuffer(repeating: 1, count: 32), mode: .tree,
-                   modeParameter: 2, chunkMicros: 20_000, bitrateKbps: 64, preSkip: 0, source: source)
-    }
-
-    /// Runs one upcall on `app` as node `ref` at `now`; returns what it did.
-    @discardableResult
-    private func upcall(_ app: inout SplitStream, as ref: NodeRef, at now: Instant, queuedBytes: Int = 0,
-                        _ body: (inout SplitStream, inout KBRContext) -> Void) -> [Effect] {
-        var kbr = KBRContext(testingAs: ref, now: now, uploadKbps: app.modeledUploadKbps, queuedBytes: queuedBytes)
-        body(&app, &kbr)
-        return kbr.effects.items
-    }
-
-    private func sent(_ effects: [Effect]) -> [TreeMessage] {
-        effects.compactMap { if case .send(.tree(let m), _) = $0 { m } else { nil } }
-    }
+final class SplitStreamLoadTests: SplitStreamNodeTestCase {
+    private let parent = peer(0x3000_0000_0000_0000, 1)
+    private let me = peer(0x5000_0000_0000_0000, 2)
+    private let joiner = peer(0x7000_0000_0000_0000, 3)
 
     /// The source has free slots either way; only its queue decides.
     func testANodeWithALongUploadQueueRefusesChildren() {
-        let join = TreeJoin(topic: StripeTopics(streamID: info.streamID, stripes: 2).stripes[0], joiner: joiner,
+        let join = TreeJoin(topic: stripe0, joiner: joiner,
                             budget: 0, spare: 0, children: 0)
         let now = Instant(micros: 2_000_000)
         var idle = SplitStream(uploadKbps: 2000, info: info, isSource: true, modeledVerification: true)
-        let accepted = sent(upcall(&idle, as: source, at: now) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) })
+        let accepted = treeMessages(upcall(&idle, as: source, at: now) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) })
         XCTAssertTrue(accepted.contains { if case .accept = $0 { true } else { false } })
         XCTAssertEqual(idle.usedSlots, 1)
 
         var busy = SplitStream(uploadKbps: 2000, info: info, isSource: true, modeledVerification: true)
         XCTAssertGreaterThan(busy.spareSlots, 0)
         // A second of upload (2,000 kbit/s) already queued.
-        let refused = sent(upcall(&busy, as: source, at: now, queuedBytes: 250_000) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) })
+        let refused = treeMessages(upcall(&busy, as: source, at: now, queuedBytes: 250_000) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) })
         XCTAssertTrue(refused.isEmpty, "a busy source takes no leaf and spends no upload refusing it")
         XCTAssertEqual(busy.usedSlots, 0, "no child taken while the queue is long")
     }
 
-    /// A node joined to both stripes under `parent`, ready to be fed.
-    private func attachedNode(at now: Instant) -> SplitStream {
-        var app = SplitStream(uploadKbps: 500, info: info, modeledVerification: true)
-        upcall(&app, as: me, at: now) { app, kbr in
-            app.command(.join(bootstrap: nil), kbr: &kbr)
-            app.overlayReady(kbr: &kbr)
-        }
-        for topic in app.topics!.stripes {
-            upcall(&app, as: me, at: now) { $0.receive(.tree(.accept(topic: topic, path: [source.id, parent.id])), from: parent, kbr: &$1) }
-        }
-        return app
-    }
-
-    private func chunk(_ sequence: UInt32, at now: Instant) -> Message {
-        .stream(.chunk(Chunk(streamID: info.streamID, sequence: sequence, generatedAt: now.micros,
-                             payload: ByteBuffer(repeating: 0, count: 160), signature: ByteBuffer(repeating: 0, count: 64))))
-    }
-
     func testAStripeThatGetsHeartbeatsButNoDataIsRejoined() {
         let now = Instant(micros: 1_000_000)
-        var app = attachedNode(at: now)
+        var app = attached(as: me, under: parent, at: now)
         let starving = app.topics!.stripes[0]
         var lostAt: Instant?
         var toParent: [TreeMessage] = []
         for (at, effects) in starve(&app, quiet: starving, from: now, steps: 60) {
-            toParent += sent(effects)
+            toParent += treeMessages(effects)
             if lostAt == nil, lost(effects) { lostAt = at }
         }
         XCTAssertNotNil(lostAt, "the starving stripe was given up")
@@ -91,8 +52,8 @@ final class SplitStreamLoadTests: XCTestCase {
 
     func testStrayDataIsPrunedOncePerChildTimeoutNotOncePerChunk() {
         var now = Instant(micros: 1_000_000)
-        var app = attachedNode(at: now)
-        let stray = NodeRef(id: NodeID(high: 0x9000_0000_0000_0000, low: 9), address: PeerAddress(simulatedNode: 9))
+        var app = attached(as: me, under: parent, at: now)
+        let stray = peer(0x9000_0000_0000_0000, 9)
         var leaves = 0
         for sequence in stride(from: UInt32(0), to: 200, by: 2) { // 100 chunks of stripe 0 over 5 s
             now += .milliseconds(Int64(50))
@@ -130,7 +91,7 @@ final class SplitStreamLoadTests: XCTestCase {
     /// is not "starving" the moment another stripe's first chunk arrives.
     func testStarvationIsCountedFromTheStreamsArrival() {
         var now = Instant(micros: 1_000_000)
-        var app = attachedNode(at: now)
+        var app = attached(as: me, under: parent, at: now)
         let quiet = app.topics!.stripes[0]
         now = Instant(micros: 20_000_000) // the stream starts long after the accepts
         var lostAfter: TimeSpan?
@@ -148,9 +109,9 @@ final class SplitStreamLoadTests: XCTestCase {
         config.maxChildren = 2
         var source = SplitStream(uploadKbps: 2000, config: config, info: info, isSource: true, modeledVerification: true)
         let topic = source.topics!.stripes[0]
-        let leaf = NodeRef(id: NodeID(high: 0x0100_0000_0000_0000, low: 5), address: PeerAddress(simulatedNode: 5))
-        let forwarder = NodeRef(id: NodeID(high: 0x0200_0000_0000_0000, low: 6), address: PeerAddress(simulatedNode: 6))
-        let next = NodeRef(id: NodeID(high: 0x0300_0000_0000_0000, low: 7), address: PeerAddress(simulatedNode: 7))
+        let leaf = peer(0x0100_0000_0000_0000, 5)
+        let forwarder = peer(0x0200_0000_0000_0000, 6)
+        let next = peer(0x0300_0000_0000_0000, 7)
         let now = Instant(micros: 2_000_000)
         for (joiner, children) in [(leaf, UInt8(0)), (forwarder, 4), (next, 9)] {
             let join = TreeJoin(topic: topic, joiner: joiner, budget: 0, spare: 0, children: children)
@@ -181,6 +142,6 @@ final class SplitStreamLoadTests: XCTestCase {
         XCTAssertEqual(decision(queuedBytes: 0).0, .proceed, "an idle thin node passes the join on")
         let swamped = decision(queuedBytes: 40_000) // 10 s at the 32 kbit/s control floor
         XCTAssertEqual(swamped.0, .stop)
-        XCTAssertTrue(sent(swamped.1).isEmpty)
+        XCTAssertTrue(treeMessages(swamped.1).isEmpty)
     }
 }

@@ -1,40 +1,15 @@
 import XCTest
 @testable import CanopyTree
 import CanopyCore
-import CanopyPastry
-import CanopyStream
-import NIOCore
 
 /// Backfill, one node at a time: a node that finds a new parent asks it for what it missed,
 /// the parent sends exactly the kept chunks the child did not get live (only to a child, and
 /// only while its upload queue is short), and a late chunk is passed down the same way.
-final class TreeFillTests: XCTestCase {
-    private let source = NodeRef(id: NodeID(high: 0xA000_0000_0000_0000, low: 1), address: PeerAddress(simulatedNode: 0))
+final class TreeFillTests: SplitStreamNodeTestCase {
     /// Shares stripe 0's first digit, so a direct join in stripe 0 may make it a parent.
-    private let parent = NodeRef(id: NodeID(high: 0x0300_0000_0000_0000, low: 2), address: PeerAddress(simulatedNode: 1))
-    private let child = NodeRef(id: NodeID(high: 0x5000_0000_0000_0000, low: 3), address: PeerAddress(simulatedNode: 2))
-    private let stranger = NodeRef(id: NodeID(high: 0x7000_0000_0000_0000, low: 4), address: PeerAddress(simulatedNode: 3))
-    private let now = Instant(micros: 2_000_000)
-
-    private var info: StreamInfo {
-        StreamInfo(streamID: NodeID(high: 0x5EED, low: 7), publicKey: ByteBuffer(repeating: 1, count: 32), mode: .tree,
-                   modeParameter: 2, chunkMicros: 20_000, bitrateKbps: 64, preSkip: 0, source: source)
-    }
-
-    private var stripe0: NodeID { StripeTopics(streamID: info.streamID, stripes: 2).stripes[0] }
-
-    @discardableResult
-    private func upcall(_ app: inout SplitStream, as ref: NodeRef, queuedBytes: Int = 0,
-                        _ body: (inout SplitStream, inout KBRContext) -> Void) -> [Effect] {
-        var kbr = KBRContext(testingAs: ref, now: now, uploadKbps: app.modeledUploadKbps, queuedBytes: queuedBytes)
-        body(&app, &kbr)
-        return kbr.effects.items
-    }
-
-    private func chunk(_ sequence: UInt32) -> Message {
-        .stream(.chunk(Chunk(streamID: info.streamID, sequence: sequence, generatedAt: now.micros,
-                             payload: ByteBuffer(repeating: 0, count: 160), signature: ByteBuffer(repeating: 0, count: 64))))
-    }
+    private let parent = peer(0x0300_0000_0000_0000, 1)
+    private let child = peer(0x5000_0000_0000_0000, 2)
+    private let stranger = peer(0x7000_0000_0000_0000, 3)
 
     /// Sequence numbers of the chunks sent to `to`.
     private func chunks(_ effects: [Effect], to: NodeRef) -> [UInt32] {
@@ -43,19 +18,6 @@ final class TreeFillTests: XCTestCase {
 
     private func fills(_ effects: [Effect]) -> [(topic: NodeID, from: UInt32)] {
         effects.compactMap { if case .send(.tree(.fill(let topic, let from)), parent.address) = $0 { (topic, from) } else { nil } }
-    }
-
-    /// A started node attached to the source in both stripes.
-    private func attached(as ref: NodeRef) -> SplitStream {
-        var app = SplitStream(uploadKbps: 500, info: info, modeledVerification: true)
-        upcall(&app, as: ref) { app, kbr in
-            app.command(.join(bootstrap: nil), kbr: &kbr)
-            app.overlayReady(kbr: &kbr)
-        }
-        for topic in app.topics!.stripes {
-            upcall(&app, as: ref) { $0.receive(.tree(.accept(topic: topic, path: [source.id])), from: source, kbr: &$1) }
-        }
-        return app
     }
 
     /// `parent` has stripe 0's chunks 0, 2, 4 when `child` joins, then passes 6 on live.
