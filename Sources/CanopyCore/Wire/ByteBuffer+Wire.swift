@@ -70,7 +70,7 @@ extension ByteBuffer {
     }
 
     /// Writes a list with a 1-byte count; callers keep lists under 256 by their own bounds.
-    public mutating func writeList<T>(_ items: [T], _ element: (inout ByteBuffer, T) -> Void) {
+    public mutating func writeList<Items: Collection>(_ items: Items, _ element: (inout ByteBuffer, Items.Element) -> Void) {
         writeInteger(UInt8(items.count))
         for item in items { element(&self, item) }
     }
@@ -80,7 +80,7 @@ extension ByteBuffer {
         try readList(max: max, elementSize: WireSize.nodeRef, field: field) { (b: inout ByteBuffer) throws(WireError) in try b.readNodeRef() }
     }
 
-    public mutating func writeNodeRefs(_ refs: [NodeRef]) {
+    public mutating func writeNodeRefs(_ refs: some Collection<NodeRef>) {
         writeList(refs) { $0.writeNodeRef($1) }
     }
 }

@@ -175,7 +175,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             buffer.writeNodeID(a.target)
             buffer.writeNodeRef(a.requester)
             buffer.writeNodeIDs(a.visited.prefix(TreeAnycast.maxVisited))
-            buffer.writeNodeRefs(Array(a.stack.prefix(TreeAnycast.maxStack)))
+            buffer.writeNodeRefs(a.stack.prefix(TreeAnycast.maxStack))
         case .anycastFailed(let group, let target):
             buffer.writeNodeID(group)
             buffer.writeNodeID(target)
@@ -242,6 +242,6 @@ extension ByteBuffer {
     }
 
     fileprivate mutating func writeNodeIDs(_ ids: ArraySlice<NodeID>) {
-        writeList(Array(ids)) { $0.writeNodeID($1) }
+        writeList(ids) { $0.writeNodeID($1) }
     }
 }
