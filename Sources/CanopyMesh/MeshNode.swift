@@ -170,7 +170,7 @@ public struct MeshNode: ProtocolCore {
         }
     }
 
-    private mutating func receive(_ message: Message, from: PeerAddress, sender: NodeID, now: Instant,
+    private mutating func receive(_ message: Message, from: PeerAddress, sender: NodeID?, now: Instant,
                                   rng: inout SeededRNG, effects: inout Effects) {
         if let i = partnerIndex(from) { partners[i].spoke(now: now) }
         switch message {
@@ -182,26 +182,33 @@ public struct MeshNode: ProtocolCore {
             adopt(announced)
             acquirePartners(now: now, rng: &rng, effects: &effects)
         case .mesh(let mesh):
-            receive(mesh, from: NodeRef(id: sender, address: from), now: now, rng: &rng, effects: &effects)
+            receive(mesh, from: from, sender: sender, now: now, rng: &rng, effects: &effects)
         default:
             break
         }
     }
 
-    private mutating func receive(_ message: MeshMessage, from peer: NodeRef, now: Instant,
+    /// The messages that introduce a node come with its id (the decoder guarantees it for
+    /// their types); partners' traffic is matched by address alone.
+    private mutating func receive(_ message: MeshMessage, from: PeerAddress, sender: NodeID?, now: Instant,
                                   rng: inout SeededRNG, effects: inout Effects) {
-        let from = peer.address
+        let peer = sender.map { NodeRef(id: $0, address: from) }
         switch message {
         case .join:
+            guard let peer else { return }
             answerJoin(peer, now: now, rng: &rng, effects: &effects)
         case .members(let refs):
+            guard let peer else { return }
             learn(refs, from: peer, now: now, rng: &rng)
             acquirePartners(now: now, rng: &rng, effects: &effects)
         case .partnerRequest(let status):
+            guard let peer else { return }
             answerPartnerRequest(peer, status: status, now: now, rng: &rng, effects: &effects)
         case .partnerAccept(let status):
+            guard let peer else { return }
             partnerAccepted(peer, status: status, now: now, rng: &rng, effects: &effects)
         case .partnerRefuse(let refs):
+            guard let peer else { return }
             pendingPartners.removeAll { $0.address == from }
             learn(refs, from: peer, now: now, rng: &rng)
             acquirePartners(now: now, rng: &rng, effects: &effects)
@@ -275,7 +282,7 @@ public struct MeshNode: ProtocolCore {
         let payload = Int(announced.bitrateKbps) * Int(announced.chunkMicros) / 8000
         let status = MeshStatus(spareKbps: 0, map: BufferMap(start: 0, count: windowChunks))
         let body = StreamMessage.chunkBodySize(payloadBytes: payload) + 1 + status.encodedSize
-        chunkBits = Double(Fragmenter.wireCost(envelopeSize: WireHeader.size + body).bytes * 8)
+        chunkBits = Double(Fragmenter.wireCost(envelopeSize: WireHeader.shortSize + body).bytes * 8)
     }
 
     /// How many chunks we track per partner.

@@ -21,7 +21,7 @@ struct UploadBudget: Sendable {
 
     /// Bytes put on the wire for one message, fragments included.
     static func wireBytes(_ message: Message) -> Int {
-        Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize).bytes
+        Fragmenter.wireCost(envelopeSize: message.envelopeSize).bytes
     }
 
     mutating func charge(bytes: Int, now: Instant) {

@@ -22,13 +22,16 @@ public struct PastryNode<App: KBRApplication>: ProtocolCore, Sendable {
         guard !pastry.hasLeft else { return }
         pastry.clock = now
         switch event {
-        case .received(.pastry(.route(let envelope)), let from, let sender):
+        case .received(.pastry(.route(let envelope)), let from, let sender?):
             receiveRoute(envelope, from: NodeRef(id: sender, address: from), now: now, rng: &rng, effects: &effects)
-        case .received(.pastry(let message), let from, let sender):
+        case .received(.pastry(let message), let from, let sender?):
             pastry.handle(message, from: NodeRef(id: sender, address: from), now: now, rng: &rng, effects: &effects)
-        case .received(let message, let from, let sender):
+        case .received(let message, let from, let sender?):
             let ref = NodeRef(id: sender, address: from)
             upcall(now: now, rng: &rng, effects: &effects) { $0.receive(message, from: ref, kbr: &$1) }
+        case .received:
+            // Short-header messages belong to the mesh; nothing Pastry or its apps send.
+            return
         case .timer(let key) where PastryTimers.reservedKinds.contains(key.kind):
             pastry.handleTimer(key, now: now, rng: &rng, effects: &effects)
         case .timer(let key):

@@ -21,7 +21,7 @@ public struct UploadMeter: Sendable {
 
     /// Adds one message's bytes on the wire (fragment headers included).
     public mutating func record(_ message: Message, now: Instant) {
-        record(bytes: Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize).bytes, now: now)
+        record(bytes: Fragmenter.wireCost(envelopeSize: message.envelopeSize).bytes, now: now)
     }
 
     public mutating func record(bytes: Int, now: Instant) {

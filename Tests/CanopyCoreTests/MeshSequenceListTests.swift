@@ -12,10 +12,9 @@ final class MeshSequenceListTests: XCTestCase {
         for (type, prefix) in [(UInt8(0xC7), [UInt8(0x00), 0x40]), (0xC8, []), (0xC9, [])] {
             for count in 0...255 {
                 var datagram = ByteBuffer()
-                datagram.writeInteger(WireHeader.magic)
+                datagram.writeInteger(WireHeader.shortMagic)
                 datagram.writeInteger(WireHeader.version)
                 datagram.writeInteger(type)
-                datagram.writeNodeID(WireFixtures.sender)
                 datagram.writeBytes(prefix)
                 datagram.writeInteger(UInt8(count))
                 for sequence in 0..<UInt32(count) { datagram.writeInteger(1_000 + sequence) }

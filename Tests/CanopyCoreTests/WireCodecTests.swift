@@ -136,6 +136,34 @@ final class WireCodecTests: XCTestCase {
                          "other stream messages may still be routed")
     }
 
+    /// docs/PROTOCOL.md §2: each type has one header form. Partners' messages and fragments
+    /// take the short header (4 bytes, no sender id); a datagram in the other form is refused,
+    /// so no message has two encodings.
+    func testEachTypeTakesExactlyOneHeaderForm() throws {
+        for name in ["mesh.status", "mesh.request", "mesh.data", "stream.fragment"] {
+            let message = try WireFixtures.message(name)
+            let short = Envelope(sender: WireFixtures.sender, message: message).encoded()
+            XCTAssertEqual(short.readableBytes, WireHeader.shortSize + message.bodySize, name)
+            XCTAssertNil(try Envelope.decode(short).sender, name)
+            var long = ByteBuffer()
+            long.writeInteger(WireHeader.magic)
+            long.writeBytes(short.getBytes(at: 2, length: 2)!)
+            long.writeNodeID(WireFixtures.sender)
+            long.writeBytes(short.getBytes(at: WireHeader.shortSize, length: message.bodySize)!)
+            XCTAssertThrowsError(try Envelope.decode(long), name) { XCTAssertEqual($0 as? WireError, .invalidField("header.form")) }
+        }
+        for name in ["mesh.join", "mesh.partner_request", "stream.chunk", "pastry.route"] {
+            let message = try WireFixtures.message(name)
+            let long = Envelope(sender: WireFixtures.sender, message: message).encoded()
+            XCTAssertEqual(try Envelope.decode(long).sender, WireFixtures.sender, name)
+            var short = ByteBuffer()
+            short.writeInteger(WireHeader.shortMagic)
+            short.writeBytes(long.getBytes(at: 2, length: 2)!)
+            short.writeBytes(long.getBytes(at: WireHeader.size, length: message.bodySize)!)
+            XCTAssertThrowsError(try Envelope.decode(short), name) { XCTAssertEqual($0 as? WireError, .invalidField("header.form")) }
+        }
+    }
+
     /// The bounds docs/PROTOCOL.md §4–§7 state are the decoder's: each fixture, with the
     /// bytes at `offset` into its body (per the document's layouts) replaced, is refused
     /// for the stated reason.
@@ -162,8 +190,9 @@ final class WireCodecTests: XCTestCase {
             ("mesh.data", 99, [2], .invalidField("mesh.data.flags")),
         ]
         for (name, offset, bytes, error) in cases {
-            var datagram = Envelope(sender: WireFixtures.sender, message: try WireFixtures.message(name)).encoded()
-            datagram.setBytes(bytes, at: WireHeader.size + offset)
+            let message = try WireFixtures.message(name)
+            var datagram = Envelope(sender: WireFixtures.sender, message: message).encoded()
+            datagram.setBytes(bytes, at: message.envelopeSize - message.bodySize + offset)
             XCTAssertThrowsError(try Envelope.decode(datagram), name) { XCTAssertEqual($0 as? WireError, error, name) }
         }
         var longest = Envelope(sender: WireFixtures.sender, message: try WireFixtures.message("pastry.route")).encoded()

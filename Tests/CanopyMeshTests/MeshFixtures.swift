@@ -50,10 +50,12 @@ struct Harness {
         return effects.items
     }
 
+    /// As a driver delivers it: the sender's id only if the message's header form carries it.
     @discardableResult
     mutating func receive(_ message: MeshMessage, from index: Int) -> [Effect] {
         let peer = MeshFixtures.ref(index)
-        return run(.received(.mesh(message), from: peer.address, sender: peer.id))
+        let wire = Message.mesh(message)
+        return run(.received(wire, from: peer.address, sender: wire.namesSender ? peer.id : nil))
     }
 
     mutating func advance(_ span: TimeSpan) { now += span }

@@ -239,6 +239,42 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(refusedToTwo, [20], "refused once it had waited most of a request timeout, not sent late")
     }
 
+    /// The refusal leaves as soon as the work queued ahead shows the chunk cannot go out in
+    /// time, not once it has waited that long: the asker re-routes half a second sooner.
+    func testWorkThatCannotLeaveInTimeIsRefusedAsSoonAsThatIsKnown() {
+        var h = Harness.peer(upload: 96, partners: [(2, MeshFixtures.status(spare: 0, held: [])),
+                                                   (3, MeshFixtures.status(spare: 100, held: []))])
+        for s in UInt32(0)..<30 { h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 9) }
+        h.receive(.request([0]), from: 2)  // leaves at once: the link is busy with it
+        let first = h.receive(.request([20]), from: 2)
+        XCTAssertFalse(first.meshSends.contains { if case .refuse = $0.0 { true } else { false } },
+                       "behind one chunk, chunk 20 can still leave in time")
+        let sent = h.receive(.request(Array(1..<15)), from: 3)  // ~2 s of work that goes first
+        let refusedToTwo = sent.meshSends.compactMap { message, to -> [UInt32]? in
+            if to == 2, case .refuse(let seqs) = message { seqs } else { nil }
+        }
+        XCTAssertEqual(refusedToTwo, [[20]], "refused the moment it was pushed back past the asker's patience")
+    }
+
+    /// A partner that forwards hears our map several times as often as one that uploads
+    /// nothing: each pull hop waits for the map, while a consumer is served old chunks last.
+    func testAForwardingPartnerGetsMapsMoreOftenThanOneThatUploadsNothing() {
+        var config = MeshConfig()
+        config.bufferMapPeriod = .seconds(0.75)
+        var h = Harness.peer(config: config, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
+                                                       (3, MeshFixtures.status(spare: 0, held: []))])
+        var maps = [2: 0, 3: 0]
+        for s in UInt32(0)..<30 {
+            h.advance(.seconds(0.2))
+            var sent = h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 9)
+            if let due = sent.timer(MeshNode.statusTimer), due <= h.now { sent += h.run(.timer(MeshNode.statusTimer)) }
+            for (message, to) in sent.meshSends { if case .status = message { maps[to, default: 0] += 1 } }
+        }
+        XCTAssertGreaterThanOrEqual(maps[2]!, 9, "6 s of chunks: a map about every 0.45 s")
+        XCTAssertLessThanOrEqual(maps[3]!, 5, "a map at most every 1.5 s")
+        XCTAssertGreaterThan(maps[3]!, 0, "a consumer still hears what we hold")
+    }
+
     func testANodeThatFellBehindSkipsChunksTooOldToPlay() {
         var config = MeshConfig()
         config.window = .seconds(2)

@@ -1,8 +1,9 @@
 /// What happens to a protocol core. Every core is driven by these alone, so the
 /// simulator and the UDP driver can run the same code.
 public enum Event: Sendable {
-    /// A datagram decoded into `message` arrived from `from`; `sender` is the id in its header.
-    case received(Message, from: PeerAddress, sender: NodeID)
+    /// A datagram decoded into `message` arrived from `from`; `sender` is the id in its
+    /// header, nil for the short header (`Message.namesSender`).
+    case received(Message, from: PeerAddress, sender: NodeID?)
     /// A timer the core set with `Effects.setTimer` is due.
     case timer(TimerKey)
     /// The local user or application asked for something.

@@ -5,7 +5,7 @@ import NIOCore
 /// most `Fragment.maxCount` pieces, and stale ones are dropped.
 public struct Fragmenter: Sendable {
     /// Bytes of an encoded envelope a single fragment can carry.
-    public static let piece = WireHeader.maxDatagram - WireHeader.size - Fragment.overhead
+    public static let piece = WireHeader.maxDatagram - WireHeader.shortSize - Fragment.overhead
     /// The largest message that can arrive in fragments.
     public static let maxReassembled = piece * Int(Fragment.maxCount)
 
@@ -14,7 +14,7 @@ public struct Fragmenter: Sendable {
     public static func wireCost(envelopeSize size: Int) -> (datagrams: Int, bytes: Int) {
         guard size > WireHeader.maxDatagram else { return (1, size) }
         let count = (size + piece - 1) / piece
-        return (count, size + count * (WireHeader.size + Fragment.overhead))
+        return (count, size + count * (WireHeader.shortSize + Fragment.overhead))
     }
 
     /// The datagrams for one envelope: itself, or its fragments. Nil if it is too large
@@ -28,7 +28,7 @@ public struct Fragmenter: Sendable {
         return (0..<count).map { index in
             let bytes = rest.readSlice(length: min(piece, rest.readableBytes))!
             let fragment = Fragment(messageID: messageID, index: UInt8(index), count: UInt8(count), bytes: bytes)
-            return Envelope(sender: envelope.sender, message: .stream(.fragment(fragment))).encoded()
+            return Envelope(sender: nil, message: .stream(.fragment(fragment))).encoded()
         }
     }
 

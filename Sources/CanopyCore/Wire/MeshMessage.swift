@@ -200,6 +200,16 @@ public enum MeshMessage: MessageFamily, Sendable {
         return nil
     }
 
+    /// Only the messages that introduce a node name it: a partner is known by its address
+    /// from `partner_request`/`partner_accept` on, so everything partners exchange (maps,
+    /// requests, data, subscriptions) takes the short header.
+    public var namesSender: Bool {
+        switch self {
+        case .join, .members, .partnerRequest, .partnerAccept, .partnerRefuse: true
+        case .status, .have, .request, .refuse, .data, .leave, .subscribe, .declined: false
+        }
+    }
+
     public func encodeBody(into buffer: inout ByteBuffer) {
         switch self {
         case .join, .leave: break

@@ -21,6 +21,20 @@ public enum Message: Sendable {
         }
     }
 
+    /// True when the header carries the sender's id (the full form, docs/PROTOCOL.md §2):
+    /// for every message that can reach a node that does not know the sender yet.
+    public var namesSender: Bool {
+        switch self {
+        case .stream(let m): m.namesSender
+        case .pastry(let m): m.namesSender
+        case .tree(let m): m.namesSender
+        case .mesh(let m): m.namesSender
+        }
+    }
+
+    /// Header plus body: the datagram's size before any fragmentation.
+    public var envelopeSize: Int { (namesSender ? WireHeader.size : WireHeader.shortSize) + bodySize }
+
     /// Bytes after the header, computed without encoding.
     public var bodySize: Int {
         switch self {
@@ -77,4 +91,10 @@ public protocol MessageFamily: Sendable {
     static func decodeBody(kind: UInt8, from buffer: inout ByteBuffer) throws(WireError) -> Self
     /// Payload bytes if the message carries stream data, nil for control messages.
     var dataPayloadBytes: Int? { get }
+    /// Whether the header names the sender (see `Message.namesSender`).
+    var namesSender: Bool { get }
+}
+
+extension MessageFamily {
+    public var namesSender: Bool { true }
 }

@@ -124,6 +124,13 @@ public enum StreamMessage: MessageFamily, Sendable {
         }
     }
 
+    /// A fragment takes the short header: its pieces are matched by address and message id,
+    /// and the message they rebuild carries its own header.
+    public var namesSender: Bool {
+        if case .fragment = self { return false }
+        return true
+    }
+
     /// The body size of a chunk message with this much payload.
     public static func chunkBodySize(payloadBytes: Int) -> Int { chunkFixedSize + payloadBytes }
 

@@ -46,7 +46,7 @@ final class NodeTally: @unchecked Sendable {
     var deliveries: [ChunkReception] = []
 
     func sent(_ message: Message) {
-        let cost = Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize)
+        let cost = Fragmenter.wireCost(envelopeSize: message.envelopeSize)
         traffic.messages += 1
         traffic.datagrams += cost.datagrams
         if let payload = message.dataPayloadBytes {

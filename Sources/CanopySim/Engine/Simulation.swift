@@ -246,7 +246,7 @@ public final class Simulation: SimContext {
             let node = Int(to)
             guard state[node] == .live else { counters.vanished += 1; return }
             let sender = identities[Int(from)]
-            dispatch(node, .received(message, from: sender.address, sender: sender.id))
+            dispatch(node, .received(message, from: sender.address, sender: message.namesSender ? sender.id : nil))
         case .timer(let node, let key):
             let id = TimerID(node: node, key: key)
             guard timers[id] == sequence else { return }
@@ -311,7 +311,7 @@ public final class Simulation: SimContext {
 
     /// Puts a message on the sender's upload link and, unless lost, schedules its arrival.
     private func send(_ message: Message, from node: Int, to address: PeerAddress) {
-        let cost = Fragmenter.wireCost(envelopeSize: WireHeader.size + message.bodySize)
+        let cost = Fragmenter.wireCost(envelopeSize: message.envelopeSize)
         counters.messages += 1
         counters.datagrams += cost.datagrams
         let bytes = Int64(cost.bytes)
