@@ -162,7 +162,7 @@ extension MeshNode {
             partners[i].throughputBps = 0.8 * partners[i].throughputBps + 0.2 * bps
             partners[i].receivedBytes = 0
         }
-        for partner in partners where now - partner.lastHeard > config.silenceTimeout {
+        for partner in partners where partner.gone(now: now, config: config) {
             view.remove(partner.address)
             counters.silent += 1
             removePartner(partner.address, now: now, rng: &rng, effects: &effects)

@@ -133,7 +133,7 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10], "it spoke again")
     }
 
-    func testAChattyPartnerThatFallsSilentIsNotAskedSoonerThanAQuietOne() {
+    func testAChattyPartnerThatFallsSilentIsGivenUpSoonerThanAQuietOne() {
         let config = MeshConfig()
         func partner(speakingEvery gap: TimeSpan) -> (Partner, Instant) {
             var now = Instant(micros: 1_000_000)
@@ -152,6 +152,10 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertTrue(quiet.responsive(now: u + .seconds(2.5), config: config), "it only keeps alive")
         XCTAssertFalse(quiet.responsive(now: u + config.suspectAfter + .seconds(0.1), config: config))
         XCTAssertFalse(quiet.heardLately(now: u + config.suspectAfter + .seconds(0.1), config: config))
+        XCTAssertFalse(chatty.gone(now: t + config.suspectAfter - .seconds(0.1), config: config), "not before its keep-alives are missed")
+        XCTAssertTrue(chatty.gone(now: t + config.suspectAfter + .seconds(0.1), config: config), "a crashed chatty partner is replaced at once")
+        XCTAssertFalse(quiet.gone(now: u + .seconds(5), config: config), "a lost keep-alive does not end a quiet partnership")
+        XCTAssertTrue(quiet.gone(now: u + config.silenceTimeout + .seconds(0.1), config: config))
     }
 
     func testARefusalIsRetriedElsewhereAtOnce() {
