@@ -17,7 +17,7 @@ public struct TreeChild: Sendable, Hashable {
     var adoptedAfter: UInt32?
     /// Kept chunks it is owed and has not been sent yet, ascending: those it asked for with
     /// `fill`, and late ones this node received by its own fill (its subtree missed them too).
-    var owed: [UInt32] = []
+    var owed: [Chunk] = []
 }
 
 /// Why a node is looking for a parent, and how far its search has gone.
@@ -48,6 +48,8 @@ public struct ScribeTopic: Sendable {
     var pending: PendingJoin?
     /// When this node last lost its parent, for the repair-time observation.
     var lostParentAt: Instant?
+    /// The current parent was asked for the chunks this node missed before it came.
+    var askedFill = false
     /// Earliest time to tell a stray sender of data again that we are not its child.
     var nextPrune = Instant.zero
 

@@ -3,7 +3,7 @@ import CanopyPastry
 import CanopyStream
 
 extension SplitStream {
-    /// Verifies a chunk before anything else; delivers and forwards each one once. Data from
+    /// Verifies a chunk before anything else; plays and forwards each one once. Data from
     /// the parent also counts as its heartbeat. A late chunk (older than the stripe's newest:
     /// a fill this node received) is owed to the children instead, so it never delays live ones.
     mutating func handleChunk(_ chunk: Chunk, from sender: NodeRef, _ kbr: inout KBRContext) {
@@ -27,12 +27,13 @@ extension SplitStream {
             return
         }
         let late = newest[stripe].map { chunk.sequence < $0 } ?? false
+        let firstInStripe = newest[stripe] == nil
         if !late { newest[stripe] = chunk.sequence }
-        if firstPlayed == nil { firstPlayed = chunk.sequence }
-        kbr.effects.deliver(chunk)
+        play(chunk, &kbr)
+        if firstInStripe { askForMissedStart(stripe, first: chunk.sequence, from: sender, &kbr) }
         if late {
             remember(chunk, stripe: stripe)
-            owe([chunk.sequence], stripe: stripe, &kbr)
+            owe([chunk], stripe: stripe, &kbr)
         } else {
             forward(chunk, stripe: stripe, &kbr)
         }
@@ -67,12 +68,24 @@ extension SplitStream {
         }
     }
 
-    /// A new parent was found for stripe `i`: ask it for what this node missed — the
-    /// chunks after the newest it has there, or, if the stripe never delivered, from the
-    /// first chunk it played (earlier ones were never due). Before playing, nothing is owed.
+    /// A new parent was found for stripe `i`: ask it for what this node missed — the chunks
+    /// after the newest it has there or, if the stripe never delivered, every owed one. A node
+    /// that does not yet know what it is owed asks at the stripe's first chunk instead
+    /// (`askForMissedStart`).
     mutating func requestFill(_ i: Int, from parent: NodeRef, _ kbr: inout KBRContext) {
-        guard let from = newest[i].map({ $0 &+ 1 }) ?? firstPlayed else { return }
+        trees[i].askedFill = owedFrom != nil
+        guard let from = newest[i].map({ $0 &+ 1 }) ?? owedFrom else { return }
         send(.tree(.fill(topic: trees[i].id, from: from)), to: parent, &kbr)
+    }
+
+    /// The stripe's first chunk came from a parent not yet asked for a fill, and an earlier
+    /// chunk of the stripe is owed: the parent was found after the stream started but before
+    /// this node knew it.
+    mutating func askForMissedStart(_ i: Int, first: UInt32, from sender: NodeRef, _ kbr: inout KBRContext) {
+        guard !trees[i].askedFill, trees[i].parent?.id == sender.id, let owedFrom,
+              first >= owedFrom &+ UInt32(stripeCount) else { return }
+        trees[i].askedFill = true
+        send(.tree(.fill(topic: trees[i].id, from: owedFrom)), to: sender, &kbr)
     }
 
     /// Owes a child the kept chunks of the stripe from `from` up to those it got live. Only a
@@ -80,17 +93,18 @@ extension SplitStream {
     mutating func handleFill(topic: NodeID, from: UInt32, child: NodeRef, _ kbr: inout KBRContext) {
         guard let i = index(of: topic), trees[i].stripe != nil, let c = trees[i].childIndex(child.id),
               let last = trees[i].children[c].adoptedAfter else { return }
-        let missed = recent[i].lazy.map(\.sequence).filter { $0 >= from && $0 <= last }
-        owe(Array(missed), stripe: i, only: c, &kbr)
+        let missed = recent[i].filter { $0.sequence >= from && $0.sequence <= last }
+        owe(missed, stripe: i, only: c, &kbr)
     }
 
-    /// Adds `sequences` to what the stripe's children (or child `only`) are owed, then sends
-    /// what the queue allows.
-    mutating func owe(_ sequences: [UInt32], stripe i: Int, only: Int? = nil, _ kbr: inout KBRContext) {
+    /// Adds `chunks` to what the stripe's children (or child `only`) are owed, then sends
+    /// what the queue allows. The chunks themselves are kept (at most `backfillChunks` a
+    /// child, the newest): a busy parent may send them only after they left `recent`.
+    mutating func owe(_ chunks: [Chunk], stripe i: Int, only: Int? = nil, _ kbr: inout KBRContext) {
         for c in trees[i].children.indices where only.map({ $0 == c }) ?? true {
             var owed = trees[i].children[c].owed
-            for sequence in sequences where !owed.contains(sequence) { owed.append(sequence) }
-            owed.sort()
+            for chunk in chunks where !owed.contains(where: { $0.sequence == chunk.sequence }) { owed.append(chunk) }
+            owed.sort { $0.sequence < $1.sequence }
             trees[i].children[c].owed = Array(owed.suffix(config.backfillChunks))
         }
         sendOwed(&kbr)
@@ -101,10 +115,9 @@ extension SplitStream {
     mutating func sendOwed(_ kbr: inout KBRContext) {
         for i in 0..<stripeCount {
             for c in trees[i].children.indices {
-                while let sequence = trees[i].children[c].owed.first {
+                while let chunk = trees[i].children[c].owed.first {
                     guard kbr.uploadBacklog < config.fillBacklog else { return }
                     trees[i].children[c].owed.removeFirst()
-                    guard let chunk = recent[i].first(where: { $0.sequence == sequence }) else { continue }
                     trees[i].children[c].lastSent = kbr.now
                     send(.stream(.chunk(chunk)), to: trees[i].children[c].ref, &kbr)
                 }

@@ -26,8 +26,16 @@ public struct SplitStream: KBRApplication {
     /// The last `config.backfillChunks` chunks per stripe, oldest first (kept only by nodes
     /// that can have children): what a new child asks for with `fill`.
     var recent: [[Chunk]] = []
-    /// The first chunk this node played: a stripe that joins later owes every chunk from here.
-    var firstPlayed: UInt32?
+    /// When this node was told to join: it is owed every chunk generated since.
+    var joinedAt: Instant?
+    /// The first chunk this node is owed (known from the first chunk it receives): playout
+    /// starts there, and a stripe that finds its parent later asks it for every chunk from here.
+    var owedFrom: UInt32?
+    /// Playout has started: chunks are delivered as they arrive.
+    var isPlaying = false
+    /// Before playout starts: the chunks received, in sequence order, and since when.
+    var held: [Chunk] = []
+    var holdingSince: Instant?
 
     var authenticator: ChunkAuthenticator?
     var received = SequenceWindow()
@@ -131,6 +139,7 @@ public struct SplitStream: KBRApplication {
         switch command {
         case .join(let address):
             bootstrap = address
+            if joinedAt == nil { joinedAt = kbr.now }
             if info == nil, let address { kbr.effects.send(.stream(.infoRequest), to: address) }
             startIfPossible(&kbr)
         case .leave:

@@ -42,8 +42,9 @@ class SplitStreamNodeTestCase: XCTestCase {
 
     /// Node `ref` (500 kbit/s upload), started and attached in both stripes under `parent`
     /// (the source itself when nil).
-    func attached(as ref: NodeRef, under parent: NodeRef? = nil, at now: Instant = start) -> SplitStream {
-        var app = SplitStream(uploadKbps: 500, info: info, modeledVerification: true)
+    func attached(as ref: NodeRef, under parent: NodeRef? = nil, at now: Instant = start,
+                  config: TreeConfig = TreeConfig()) -> SplitStream {
+        var app = SplitStream(uploadKbps: 500, config: config, info: info, modeledVerification: true)
         upcall(&app, as: ref, at: now) { app, kbr in
             app.command(.join(bootstrap: nil), kbr: &kbr)
             app.overlayReady(kbr: &kbr)

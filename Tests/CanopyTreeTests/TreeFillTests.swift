@@ -69,7 +69,7 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         XCTAssertEqual(fills(adopted).map(\.topic), [stripe0])
     }
 
-    func testAStripeThatNeverDeliveredAsksFromTheFirstChunkPlayed() {
+    func testAStripeThatNeverDeliveredAsksFromTheFirstOwedChunk() {
         var app = SplitStream(uploadKbps: 500, info: info, modeledVerification: true)
         upcall(&app, as: child) { app, kbr in
             app.command(.join(bootstrap: nil), kbr: &kbr)
@@ -78,7 +78,7 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         let stripe1 = app.topics!.stripes[1]
         let early = upcall(&app, as: child) { $0.receive(.tree(.accept(topic: stripe1, path: [source.id])), from: source, kbr: &$1) }
         XCTAssertTrue(early.allSatisfy { if case .send(.tree(.fill), _) = $0 { false } else { true } },
-                      "before it plays, a node is owed nothing")
+                      "before its first chunk, a node does not know what it is owed")
         upcall(&app, as: child) { $0.receive(chunk(5), from: source, kbr: &$1) }
         let adopted = upcall(&app, as: child) {
             $0.receive(.tree(.accept(topic: stripe0, path: [source.id, parent.id])), from: parent, kbr: &$1)
@@ -98,5 +98,62 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         XCTAssertTrue(busy.contains { if case .deliver(let c) = $0 { c.sequence == 4 } else { false } }, "it still plays")
         let idle = upcall(&fresh, as: parent) { $0.tick(&$1) }
         XCTAssertEqual(chunks(idle, to: child), [4])
+    }
+
+    /// A listener is owed every chunk generated since it asked to join: one that asked a
+    /// second before its first chunk (sequence 100, 20 ms chunks) is owed from chunk 50, and
+    /// asks a new parent in a stripe that never delivered for everything from there.
+    func testANewParentIsAskedForEveryChunkSinceTheJoin() {
+        var app = attached(as: child)
+        upcall(&app, as: child, at: start + .seconds(1)) { $0.receive(chunk(100, at: start + .seconds(1)), from: source, kbr: &$1) }
+        let stripe1 = app.topics!.stripes[1]
+        upcall(&app, as: child, at: start + .seconds(1)) {
+            $0.receive(.tree(.reject(topic: stripe1, handedDown: false)), from: source, kbr: &$1)
+        }
+        let adopted = upcall(&app, as: child, at: start + .seconds(1)) {
+            $0.receive(.tree(.accept(topic: stripe1, path: [source.id, parent.id])), from: parent, kbr: &$1)
+        }
+        XCTAssertEqual(fills(adopted).map(\.from), [50], "not from 100, the first chunk it received")
+    }
+
+    /// A parent found before the stream reached the node: the node asks it when the stripe's
+    /// first chunk shows that earlier ones of the stripe were owed, and only then.
+    func testAParentFoundBeforeTheFirstChunkIsAskedWhenTheStripeMissedItsStart() {
+        var late = attached(as: child, under: parent)
+        let missed = upcall(&late, as: child, at: start + .seconds(1)) {
+            $0.receive(chunk(100, at: start + .seconds(1)), from: parent, kbr: &$1)
+        }
+        XCTAssertEqual(fills(missed).map(\.topic), [stripe0])
+        XCTAssertEqual(fills(missed).map(\.from), [50])
+        let again = upcall(&late, as: child, at: start + .seconds(1)) {
+            $0.receive(chunk(102, at: start + .seconds(1)), from: parent, kbr: &$1)
+        }
+        XCTAssertEqual(fills(again).count, 0, "asked once")
+
+        var onTime = attached(as: child, under: parent)
+        let first = upcall(&onTime, as: child, at: start + .seconds(1)) {
+            $0.receive(chunk(0, at: start + .milliseconds(900)), from: parent, kbr: &$1)
+        }
+        XCTAssertEqual(fills(first).count, 0, "the stripe's first chunk is the first it was owed")
+    }
+
+    /// A busy parent's owed chunks stay owed after newer ones push them out of its store.
+    func testAnOwedChunkIsSentAfterItLeftTheParentsStore() {
+        var config = TreeConfig()
+        config.backfillChunks = 2
+        var app = attached(as: parent, config: config)
+        for sequence: UInt32 in [0, 2, 4] { upcall(&app, as: parent) { $0.receive(chunk(sequence), from: source, kbr: &$1) } }
+        let join = TreeJoin(topic: stripe0, joiner: child, budget: 0, spare: 0, children: 0)
+        upcall(&app, as: parent) { $0.receive(.tree(.join(join)), from: child, kbr: &$1) }
+        let busy = upcall(&app, as: parent, queuedBytes: 625_000) {
+            $0.receive(.tree(.fill(topic: stripe0, from: 2)), from: child, kbr: &$1)
+        }
+        XCTAssertEqual(chunks(busy, to: child), [])
+        for sequence: UInt32 in [6, 8] {
+            upcall(&app, as: parent, queuedBytes: 625_000) { $0.receive(chunk(sequence), from: source, kbr: &$1) }
+        }
+        XCTAssertEqual(app.recent[0].map(\.sequence), [6, 8], "2 and 4 are no longer kept")
+        let idle = upcall(&app, as: parent) { $0.tick(&$1) }
+        XCTAssertEqual(chunks(idle, to: child), [2, 4])
     }
 }

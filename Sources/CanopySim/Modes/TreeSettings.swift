@@ -10,7 +10,8 @@ import CanopyTree
 /// upload queue is shorter), `shed_backlog_s` (it sheds a leaf child while the queue is longer),
 /// `anycast_visits`, `anycast_stack`, `backfill_chunks` (recent chunks a node keeps per stripe
 /// for a new child's `fill`; 0 turns fills off), `fill_backlog_s` (owed chunks go out only while
-/// the upload queue is shorter), `recovery_check_s` (how long after a mass crash every survivor must
+/// the upload queue is shorter), `startup_hold_s` (how long a node that has not started playing
+/// waits for the first chunk it is owed), `recovery_check_s` (how long after a mass crash every survivor must
 /// have every stripe again; 10), and `note` (free text: how the scenario's uploads were chosen).
 enum TreeSettings {
     static func read(_ block: inout ScenarioObject) throws -> (config: TreeConfig, recoveryCheck: Double, note: String?) {
@@ -35,6 +36,7 @@ enum TreeSettings {
         c.anycastStack = try block.int("anycast_stack", default: c.anycastStack, range: 1...TreeAnycast.maxStack)
         c.backfillChunks = try block.int("backfill_chunks", default: c.backfillChunks, range: 0...1024)
         c.fillBacklog = try seconds(&block, "fill_backlog_s", c.fillBacklog)
+        c.startupHold = try seconds(&block, "startup_hold_s", c.startupHold)
         c.pushDownBudget = UInt8(try block.int("push_down_budget", default: Int(c.pushDownBudget), range: 0...255))
         let recovery = try block.double("recovery_check_s", default: 10, range: 0.1...3600, expectation: "seconds > 0")
         let note = block.has("note") ? try block.string("note") : nil
