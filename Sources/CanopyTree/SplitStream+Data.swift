@@ -31,12 +31,23 @@ extension SplitStream {
         if !late { newest[stripe] = chunk.sequence }
         play(chunk, &kbr)
         if firstInStripe { askForMissedStart(stripe, first: chunk.sequence, from: sender, &kbr) }
-        if late {
+        if late || isBackfill(chunk) {
             remember(chunk, stripe: stripe)
             owe([chunk], stripe: stripe, &kbr)
         } else {
             forward(chunk, stripe: stripe, &kbr)
         }
+    }
+
+    /// A chunk far older than the newest of any stripe is a repaired stripe's backfill, not
+    /// the live stream: its children get it as owed chunks, with the upload live chunks leave
+    /// idle. Forwarded at once, a repaired forwarder's seconds of missed chunks went to all its
+    /// children in one burst (30 children, 4 s: 2 s of queue), which delayed every stripe of
+    /// the whole subtree for seconds after the repair.
+    func isBackfill(_ chunk: Chunk) -> Bool {
+        guard let info, let newestAnywhere = newest.compactMap({ $0 }).max() else { return false }
+        let behind = Int64(newestAnywhere) - Int64(chunk.sequence)
+        return behind * Int64(info.chunkMicros) > config.parentTimeout.micros
     }
 
     /// Sends a chunk to the stripe's children, those that forward first: each send waits

@@ -12,11 +12,11 @@ enum JoinArrival {
 }
 
 extension SplitStream {
-    /// Starts (or escalates) the search for a parent. A leaf cycles through a Scribe join
-    /// routed toward the topic id, twice (a young overlay grows nodes of the stripe's digit
-    /// quickly), then an anycast to the spare-capacity group, twice. A forwarder alternates
-    /// the routed join or anycast with a direct ask to the source, which makes room for it.
-    /// Group topics only ever route.
+    /// Starts (or escalates) the search for a parent: a Scribe join routed toward the topic
+    /// id, then a direct ask to the source, an anycast to the spare-capacity group, the source
+    /// again. The source makes room for a forwarder and pushes a leaf down the stripe, so an
+    /// ask there ends at a node with room (or with a refusal) rather than dying in a swamped
+    /// relay. Group topics only ever route.
     mutating func beginJoin(_ i: Int, attempt: Int, _ kbr: inout KBRContext) {
         guard let info else { return }
         // Each full round of the ladder that failed waits longer (up to 4x), so a crowd of
@@ -32,10 +32,10 @@ extension SplitStream {
             route(trees[i].id, .tree(.join(join)), &kbr)
             return
         }
-        // Only a forwarder (it brings a subtree) asks the source, which can make room for it;
-        // a leaf asking would only add load on the one link every stripe depends on. A
-        // forwarder asks it second: its whole subtree starves while it searches.
-        let step = trees[i].children.isEmpty ? [0, 0, 1, 1][attempt % 4] : [0, 2, 1, 2][attempt % 4]
+        // Leaves ask the source second too (a join in, a join down: little on its link): after
+        // a 10% crash, leaves that only routed and anycast stayed cut off for 9 s or more, each
+        // attempt lost without an answer (1,000 nodes, seeds 9 and 10).
+        let step = [0, 2, 1, 2][attempt % 4]
         if step > 0 { kbr.observe(TreeJoinEscalated(stripe: stripe, attempt: step)) }
         switch step {
         case 0:
@@ -74,17 +74,19 @@ extension SplitStream {
             return .stop
         }
         // A node forwards only in its own stripe (the one whose digit it shares) when joins
-        // find it; other stripes reach it only as spare capacity, through anycast.
+        // find it; other stripes reach it only as spare capacity, through anycast. A node that
+        // lost its parent and is looking for another takes no one new: it cannot feed them, and
+        // each newcomer adds to the missed chunks it must pass down once fed again.
         let own = isSource || DigitBase.hex.sharedPrefixLength(me.id, join.topic) > 0
-        let able = own && (trees[i].isAttached || trees[i].pending != nil) && bound > 0
+        let able = own && (trees[i].isAttached || trees[i].pending != nil) && trees[i].lostParentAt == nil && bound > 0
             && !trees[i].path.contains(join.joiner.id)
         if able && (hasRoom(kbr) || sourceMakesRoom(joinerForwards: join.children > 0, &kbr)) {
             addChild(i, join.joiner, spare: Int(join.spare), forwards: join.children > 0, &kbr)
             return .stop
         }
-        // The source hands nobody down: its children are the stripes' tops, and a leaf
-        // that reaches it while it is full finds spare capacity by anycast instead.
-        if able && !isSource && pushDown(i, join, &kbr) { return .stop }
+        // A full source hands the joiner down to the top of the stripe with room (SplitStream's
+        // push-down), so a join sent to it ends at a node that can take it or with an answer.
+        if able && pushDown(i, join, &kbr) { return .stop }
         if own && bound > 0 && !isSource && passAlongStripe(i, join, &kbr) { return .stop }
         switch arrival {
         case .routed:
@@ -92,7 +94,7 @@ extension SplitStream {
         case .root:
             passToSource(join, &kbr)
         case .direct where isSource && join.children == 0:
-            // A full source does not answer leaves: every failed join ends here, and a
+            // A full source that found no child to hand a leaf to does not answer it: a
             // refusal each would load the one link every stripe depends on. The leaf's own
             // timeout moves it on to the spare-capacity group.
             break

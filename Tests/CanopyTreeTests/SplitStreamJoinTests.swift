@@ -2,9 +2,10 @@ import XCTest
 @testable import CanopyTree
 import CanopyCore
 
-/// How joins move on when they cannot be placed: a forwarder asks the source on its second
-/// attempt (a leaf keeps to the trees), and a node without upload hands a join sent to it
-/// on along the stripe instead of letting it die.
+/// How joins move on when they cannot be placed: every orphan asks the source on its second
+/// attempt, a full source pushes a leaf down to a child with room, a node without a parent
+/// takes no newcomer, and a node without upload hands a join sent to it on along the stripe
+/// instead of letting it die.
 final class SplitStreamJoinTests: SplitStreamNodeTestCase {
     /// Shares stripe 0's first digit.
     private let me = peer(0x0300_0000_0000_0000, 1)
@@ -46,12 +47,38 @@ final class SplitStreamJoinTests: SplitStreamNodeTestCase {
         XCTAssertEqual(joinsSent(second.effects, to: source).map(\.children), [1], "then the source, saying it brings a subtree")
     }
 
-    func testALeafDoesNotAskTheSource() {
+    func testALeafAsksTheSourceOnItsSecondAttempt() {
         var app = node(forwarding: false)
         let (first, second) = twoAttempts(&app)
         XCTAssertEqual(routedJoins(first.routed), 1)
-        XCTAssertEqual(routedJoins(second.routed), 1, "a leaf routes again")
-        XCTAssertTrue(joinsSent(second.effects, to: source).isEmpty)
+        XCTAssertEqual(routedJoins(second.routed), 0, "no second routed join")
+        XCTAssertEqual(joinsSent(second.effects, to: source).map(\.children), [0], "the source, as a leaf")
+    }
+
+    /// A full source does not drop a leaf's join: it hands it to a stripe top that has room.
+    func testAFullSourcePushesALeafDownToAChildWithRoom() {
+        var config = TreeConfig()
+        config.maxChildren = 1
+        var app = SplitStream(uploadKbps: 2000, config: config, info: info, isSource: true, modeledVerification: true)
+        let top = TreeJoin(topic: stripe0, joiner: me, budget: 3, spare: 4, children: 0)
+        upcall(&app, as: source) { $0.receive(.tree(.join(top)), from: me, kbr: &$1) }
+        XCTAssertEqual(app.spareSlots, 0)
+        let leaf = TreeJoin(topic: stripe0, joiner: joiner, budget: 3, spare: 0, children: 0)
+        let effects = upcall(&app, as: source) { $0.receive(.tree(.join(leaf)), from: joiner, kbr: &$1) }
+        XCTAssertEqual(joinsSent(effects, to: me).map(\.joiner), [joiner], "handed to the child that has room")
+        XCTAssertEqual(joinsSent(effects, to: me).map(\.budget), [2])
+        XCTAssertEqual(app.trees[0].children.map(\.ref.id), [me.id], "the source stays within its bound")
+    }
+
+    /// A node cut off from a stripe (looking for a new parent) cannot feed a newcomer there.
+    func testANodeLookingForANewParentTakesNoNewChild() {
+        var app = node(forwarding: false)
+        upcall(&app, as: me) { $0.receive(.tree(.reject(topic: stripe0, handedDown: false)), from: source, kbr: &$1) }
+        XCTAssertNil(app.trees[0].parent)
+        XCTAssertGreaterThan(app.spareSlots, 0)
+        let join = TreeJoin(topic: stripe0, joiner: joiner, budget: 0, spare: 0, children: 0)
+        upcall(&app, as: me) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
+        XCTAssertFalse(app.trees[0].hasChild(joiner.id))
     }
 
     func testANodeWithoutUploadHandsAJoinOnAlongTheStripe() {

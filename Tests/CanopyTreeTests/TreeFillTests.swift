@@ -100,6 +100,22 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         XCTAssertEqual(chunks(idle, to: child), [4])
     }
 
+    /// A repaired stripe's backfill (chunk 100 of stripe 0 when stripe 1 is at 201: 2 s behind)
+    /// waits for a short queue like a late chunk, so it cannot hold up the live stream; a chunk
+    /// a few stripe periods behind is live and goes at once.
+    func testABackfilledChunkWaitsForAShortQueueButALiveOneDoesNot() {
+        var app = attached(as: parent)
+        let join = TreeJoin(topic: stripe0, joiner: child, budget: 0, spare: 0, children: 0)
+        upcall(&app, as: parent) { $0.receive(.tree(.join(join)), from: child, kbr: &$1) }
+        upcall(&app, as: parent) { $0.receive(chunk(201), from: source, kbr: &$1) }
+        let busy = upcall(&app, as: parent, queuedBytes: 625_000) { $0.receive(chunk(100), from: source, kbr: &$1) }
+        XCTAssertEqual(chunks(busy, to: child), [], "the backfill waits")
+        let live = upcall(&app, as: parent, queuedBytes: 625_000) { $0.receive(chunk(196), from: source, kbr: &$1) }
+        XCTAssertEqual(chunks(live, to: child), [196])
+        let idle = upcall(&app, as: parent) { $0.tick(&$1) }
+        XCTAssertEqual(chunks(idle, to: child), [100])
+    }
+
     /// A listener is owed every chunk generated since it asked to join: one that asked a
     /// second before its first chunk (sequence 100, 20 ms chunks) is owed from chunk 50, and
     /// asks a new parent in a stripe that never delivered for everything from there.
