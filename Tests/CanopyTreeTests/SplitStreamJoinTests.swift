@@ -55,6 +55,20 @@ final class SplitStreamJoinTests: SplitStreamNodeTestCase {
         XCTAssertEqual(joinsSent(second.effects, to: source).map(\.children), [0], "the source, as a leaf")
     }
 
+    /// While the forest forms, a leaf whose first join failed tries the overlay again, not the
+    /// source: thousands of such leaves would bury the link every stripe depends on.
+    func testALeafThatNeverHadAParentDoesNotAskTheSource() {
+        var app = SplitStream(uploadKbps: 500, info: info, modeledVerification: true)
+        let first = run(&app, as: me) { app, kbr in
+            app.command(.join(bootstrap: nil), kbr: &kbr)
+            app.overlayReady(kbr: &kbr)
+        }
+        XCTAssertEqual(routedJoins(first.routed), 1)
+        let second = run(&app, as: me, at: start + app.config.joinTimeout + .seconds(1)) { $0.tick(&$1) }
+        XCTAssertEqual(joinsSent(second.effects, to: source), [], "not the source")
+        XCTAssertEqual(routedJoins(second.routed), 1, "a second routed join")
+    }
+
     /// A full source does not drop a leaf's join: it hands it to a stripe top that has room.
     func testAFullSourcePushesALeafDownToAChildWithRoom() {
         var config = TreeConfig()
