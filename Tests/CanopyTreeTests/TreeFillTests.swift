@@ -1,6 +1,7 @@
 import XCTest
 @testable import CanopyTree
 import CanopyCore
+import NIOCore
 
 /// Backfill, one node at a time: a node that finds a new parent asks it for what it missed,
 /// the parent sends exactly the kept chunks the child did not get live (only to a child, and
@@ -114,6 +115,29 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         XCTAssertEqual(chunks(live, to: child), [196])
         let idle = upcall(&app, as: parent) { $0.tick(&$1) }
         XCTAssertEqual(chunks(idle, to: child), [100])
+    }
+
+    /// Catch-up is judged against the stripe's parent timeout, which grows with the interval
+    /// between one stripe's chunks: with 1 s chunks on 2 stripes a chunk is normally a
+    /// second or two behind the other stripe's newest, and is live; with 20 ms chunks, 1.2 s
+    /// behind is catch-up.
+    func testCatchUpAllowsForTheIntervalBetweenAStripesChunks() {
+        var short = attached(as: parent)
+        short.newest = [200, 199]
+        XCTAssertFalse(short.isBackfill(Chunk(streamID: info.streamID, sequence: 141, generatedAt: 0, payload: ByteBuffer(), signature: ByteBuffer())))
+        XCTAssertTrue(short.isBackfill(Chunk(streamID: info.streamID, sequence: 139, generatedAt: 0, payload: ByteBuffer(), signature: ByteBuffer())))
+        var slowInfo = info
+        slowInfo.chunkMicros = 1_000_000
+        var long = SplitStream(uploadKbps: 500, info: slowInfo, modeledVerification: true)
+        upcall(&long, as: parent) { app, kbr in
+            app.command(.join(bootstrap: nil), kbr: &kbr)
+            app.overlayReady(kbr: &kbr)
+        }
+        XCTAssertEqual(long.stripeCount, 2)
+        long.newest = [20, 19]
+        XCTAssertFalse(long.isBackfill(Chunk(streamID: info.streamID, sequence: 18, generatedAt: 0, payload: ByteBuffer(), signature: ByteBuffer())),
+                       "2 s behind: within a heartbeat and a chunk interval per stripe (2.5 s)")
+        XCTAssertTrue(long.isBackfill(Chunk(streamID: info.streamID, sequence: 17, generatedAt: 0, payload: ByteBuffer(), signature: ByteBuffer())))
     }
 
     /// A listener is owed every chunk generated since it asked to join: one that asked a
