@@ -87,13 +87,19 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         XCTAssertEqual(fills(adopted).map(\.from), [5])
     }
 
+    /// `parent`, attached, with `child` adopted in stripe 0 and chunk `newest` received.
+    private func parentWithOneChild(newest: UInt32) -> SplitStream {
+        var app = attached(as: parent)
+        let join = TreeJoin(topic: stripe0, joiner: child, budget: 0, spare: 0, children: 0)
+        upcall(&app, as: parent) { $0.receive(.tree(.join(join)), from: child, kbr: &$1) }
+        upcall(&app, as: parent) { $0.receive(chunk(newest), from: source, kbr: &$1) }
+        return app
+    }
+
     /// A node that has stripe 0 up to chunk 6 gets chunk 4 late (its own fill): its child
     /// missed it too, and gets it once the queue is short.
     func testALateChunkIsPassedDownWhenTheQueueAllows() {
-        var fresh = attached(as: parent)
-        let join = TreeJoin(topic: stripe0, joiner: child, budget: 0, spare: 0, children: 0)
-        upcall(&fresh, as: parent) { $0.receive(.tree(.join(join)), from: child, kbr: &$1) }
-        upcall(&fresh, as: parent) { $0.receive(chunk(6), from: source, kbr: &$1) }
+        var fresh = parentWithOneChild(newest: 6)
         let busy = upcall(&fresh, as: parent, queuedBytes: 625_000) { $0.receive(chunk(4), from: source, kbr: &$1) }
         XCTAssertEqual(chunks(busy, to: child), [], "a late chunk never jumps ahead of a long queue")
         XCTAssertTrue(busy.contains { if case .deliver(let c) = $0 { c.sequence == 4 } else { false } }, "it still plays")
@@ -105,10 +111,7 @@ final class TreeFillTests: SplitStreamNodeTestCase {
     /// waits for a short queue like a late chunk, so it cannot hold up the live stream; a chunk
     /// a few stripe periods behind is live and goes at once.
     func testABackfilledChunkWaitsForAShortQueueButALiveOneDoesNot() {
-        var app = attached(as: parent)
-        let join = TreeJoin(topic: stripe0, joiner: child, budget: 0, spare: 0, children: 0)
-        upcall(&app, as: parent) { $0.receive(.tree(.join(join)), from: child, kbr: &$1) }
-        upcall(&app, as: parent) { $0.receive(chunk(201), from: source, kbr: &$1) }
+        var app = parentWithOneChild(newest: 201)
         let busy = upcall(&app, as: parent, queuedBytes: 625_000) { $0.receive(chunk(100), from: source, kbr: &$1) }
         XCTAssertEqual(chunks(busy, to: child), [], "the backfill waits")
         let live = upcall(&app, as: parent, queuedBytes: 625_000) { $0.receive(chunk(196), from: source, kbr: &$1) }
