@@ -49,7 +49,8 @@ extension SplitStream {
     /// and the fixed 1.2 s paced live chunks too (10,000 nodes, `canopy bench push-vs-pull`:
     /// the tree's continuity at 5 s 0.996 → 0.988).
     func isBackfill(_ chunk: Chunk) -> Bool {
-        guard let info, let newestAnywhere = newest.compactMap({ $0 }).max() else { return false }
+        // Lazily: this runs for every chunk a node receives.
+        guard let info, let newestAnywhere = newest.lazy.compactMap({ $0 }).max() else { return false }
         let behind = Int64(newestAnywhere) - Int64(chunk.sequence)
         return behind * Int64(info.chunkMicros) > max(config.parentTimeout, stripeSilence).micros
     }
