@@ -209,12 +209,27 @@ extension SplitStream {
         let topic = trees[i].id
         let candidates = kbr.leafSet.members.filter {
             DigitBase.hex.sharedPrefixLength($0.id, topic) > 0 && $0.id != join.joiner.id && !trees[i].path.contains($0.id)
+                && !noUpload.contains($0.id)
         }
         guard !candidates.isEmpty else { return false }
         let next = candidates[Int(kbr.rng.next() % UInt64(candidates.count))]
         send(.tree(.join(TreeJoin(topic: topic, joiner: join.joiner, budget: join.budget - 1, spare: join.spare,
                                   children: join.children))), to: next, &kbr)
         return true
+    }
+
+    /// A node without upload tells each neighbour that may hand it joins, once, with a refresh
+    /// that names no topic: its leaf-set neighbours (ids next to each other share a first digit,
+    /// so they hand joins along its stripe: `passAlongStripe`) when it starts or they arrive,
+    /// and anyone else the first time they hand it one. Such a node can only hand a join on
+    /// again, from a link at the control floor. While 1,000 nodes joined, their queues were
+    /// over a second long, and a join handed to one was the most common way a first join
+    /// died unanswered (the joiner waited out a 1.5 s timeout).
+    mutating func announceNoUpload(to node: NodeRef, _ kbr: inout KBRContext) {
+        guard capacity != nil, bound == 0, !isSource, !toldNoUpload.contains(node.id) else { return }
+        if toldNoUpload.count >= Self.noUploadLimit { toldNoUpload = toldNoUpload.filter { kbr.leafSet.contains($0) } }
+        if toldNoUpload.count < Self.noUploadLimit { toldNoUpload.insert(node.id) }
+        send(.tree(.refresh(TreeRefresh(spare: 0, topics: []))), to: node, &kbr)
     }
 
     /// The child to hand a joiner to, among those sharing the stripe's digit (it is their

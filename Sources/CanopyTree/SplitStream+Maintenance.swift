@@ -123,6 +123,13 @@ extension SplitStream {
     }
 
     mutating func handleRefresh(_ refresh: TreeRefresh, from child: NodeRef, _ kbr: inout KBRContext) {
+        if refresh.topics.isEmpty && refresh.spare == 0 {
+            // A node without upload saying so (`announceNoUpload`); a child's refresh always
+            // names a topic. It may not be in our leaf set yet: a new neighbour is probed first.
+            if noUpload.count >= Self.noUploadLimit { noUpload = noUpload.filter { kbr.leafSet.contains($0) } }
+            if noUpload.count < Self.noUploadLimit { noUpload.insert(child.id) }
+            return
+        }
         for load in refresh.topics {
             guard let i = index(of: load.topic) else { continue }
             if let c = trees[i].childIndex(child.id) {

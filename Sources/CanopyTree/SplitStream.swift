@@ -49,6 +49,13 @@ public struct SplitStream: KBRApplication {
     /// When the first chunk arrived: a stripe cannot be starving since before the stream
     /// reached this node (its parent's accept may be much older than the stream's start).
     var firstData: Instant?
+    /// Neighbours that said they have no upload (see `announceNoUpload`): a join handed
+    /// along a stripe never goes to them. Only looked up, never iterated.
+    var noUpload: Set<NodeID> = []
+    /// The nodes this node, having no upload, has told so (each is told once).
+    var toldNoUpload: Set<NodeID> = []
+    /// Bounds both sets; when one is full it keeps only current leaf-set members.
+    static let noUploadLimit = 64
 
     static let tickTimer = TimerKey(kind: 0x7472_0001)
 
@@ -124,6 +131,7 @@ public struct SplitStream: KBRApplication {
             }
         }
         updateSpareMembership(&kbr)
+        for member in kbr.leafSet.members { announceNoUpload(to: member, &kbr) }
         let phase = TimeSpan(micros: Int64(kbr.rng.next() % UInt64(config.tick.micros)))
         kbr.setTimer(Self.tickTimer, at: kbr.now + phase)
     }
@@ -133,6 +141,11 @@ public struct SplitStream: KBRApplication {
     public mutating func overlayReady(kbr: inout KBRContext) {
         overlayIsReady = true
         startIfPossible(&kbr)
+    }
+
+    /// A new leaf-set neighbour is one that may hand us joins (see `announceNoUpload`).
+    public mutating func update(_ node: NodeRef, joined: Bool, kbr: inout KBRContext) {
+        if joined && started { announceNoUpload(to: node, &kbr) }
     }
 
     public mutating func command(_ command: NodeCommand, kbr: inout KBRContext) {
@@ -210,7 +223,10 @@ public struct SplitStream: KBRApplication {
 
     mutating func receive(_ message: TreeMessage, from sender: NodeRef, _ kbr: inout KBRContext) {
         switch message {
-        case .join(let join): _ = handleJoin(join, via: .direct, &kbr)
+        case .join(let join):
+            // Whoever hands us a join may not know yet that we cannot place it.
+            announceNoUpload(to: sender, &kbr)
+            _ = handleJoin(join, via: .direct, &kbr)
         case .accept(let topic, let path): handleAccept(topic: topic, path: path, from: sender, &kbr)
         case .reject(let topic, let handedDown): handleReject(topic: topic, handedDown: handedDown, from: sender, &kbr)
         case .leave(let topic): handleLeave(topic: topic, from: sender, &kbr)
