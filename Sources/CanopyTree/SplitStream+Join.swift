@@ -235,12 +235,15 @@ extension SplitStream {
     /// The child to hand a joiner to, among those sharing the stripe's digit (it is their
     /// own stripe) that have room or a subtree: first one that advertised room, then one
     /// that already forwards, then the nearest by Pastry's RTT (all children sit at the same
-    /// depth, so expected delay differs by the hop); remaining ties broken at random.
+    /// depth, so expected delay differs by the hop); remaining ties broken at random. A child
+    /// whose refresh is half a period overdue is passed over: after a crash it stays listed
+    /// until `childTimeout` (7 s), and a join handed to it dies unanswered while the joiner
+    /// waits out its timeout.
     mutating func pushDownTarget(_ i: Int, excluding excluded: NodeID, _ kbr: inout KBRContext) -> NodeRef? {
         let topic = trees[i].id
         var best: [NodeRef] = []
         var bestRank = (Int.max, Int.max, Int.max, Int64.max)
-        for child in trees[i].children where child.ref.id != excluded {
+        for child in trees[i].children where child.ref.id != excluded && kbr.now - child.lastHeard <= config.refreshInterval * 3 / 2 {
             guard DigitBase.hex.sharedPrefixLength(child.ref.id, topic) > 0, child.spare > 0 || child.forwards else { continue }
             let rank = (0, child.spare > 0 ? 0 : 1,
                         child.forwards ? 0 : 1, kbr.proximity(to: child.ref.id)?.micros ?? Int64.max)

@@ -84,6 +84,20 @@ final class SplitStreamJoinTests: SplitStreamNodeTestCase {
         XCTAssertEqual(app.trees[0].children.map(\.ref.id), [me.id], "the source stays within its bound")
     }
 
+    /// A child silent for half a refresh period past its refresh is most likely gone: a join
+    /// handed to it would die unanswered, so a full node keeps the join instead of pushing it down.
+    func testAFullNodeDoesNotPushAJoinDownToAChildThatStoppedRefreshing() {
+        var config = TreeConfig()
+        config.maxChildren = 1
+        var app = SplitStream(uploadKbps: 2000, config: config, info: info, isSource: true, modeledVerification: true)
+        let top = TreeJoin(topic: stripe0, joiner: me, budget: 3, spare: 4, children: 0)
+        upcall(&app, as: source) { $0.receive(.tree(.join(top)), from: me, kbr: &$1) }
+        let leaf = TreeJoin(topic: stripe0, joiner: joiner, budget: 3, spare: 0, children: 0)
+        let silentFor = config.refreshInterval * 3 / 2 + .milliseconds(1)
+        let effects = upcall(&app, as: source, at: Self.start + silentFor) { $0.receive(.tree(.join(leaf)), from: joiner, kbr: &$1) }
+        XCTAssertTrue(joinsSent(effects, to: me).isEmpty, "not handed to a child that stopped refreshing")
+    }
+
     /// A node cut off from a stripe (looking for a new parent) cannot feed a newcomer there.
     func testANodeLookingForANewParentTakesNoNewChild() {
         var app = node(forwarding: false)
