@@ -69,15 +69,22 @@ final class SplitStreamJoinTests: SplitStreamNodeTestCase {
         XCTAssertEqual(routedJoins(second.routed), 1, "a second routed join")
     }
 
-    /// A full source does not drop a leaf's join: it hands it to a stripe top that has room.
-    func testAFullSourcePushesALeafDownToAChildWithRoom() {
+    /// A source allowed one child, which it has: `me`, a stripe top with room (spare 4).
+    private func fullSourceWithOneChild() -> SplitStream {
         var config = TreeConfig()
         config.maxChildren = 1
         var app = SplitStream(uploadKbps: 2000, config: config, info: info, isSource: true, modeledVerification: true)
         let top = TreeJoin(topic: stripe0, joiner: me, budget: 3, spare: 4, children: 0)
         upcall(&app, as: source) { $0.receive(.tree(.join(top)), from: me, kbr: &$1) }
+        return app
+    }
+
+    private var leaf: TreeJoin { TreeJoin(topic: stripe0, joiner: joiner, budget: 3, spare: 0, children: 0) }
+
+    /// A full source does not drop a leaf's join: it hands it to a stripe top that has room.
+    func testAFullSourcePushesALeafDownToAChildWithRoom() {
+        var app = fullSourceWithOneChild()
         XCTAssertEqual(app.spareSlots, 0)
-        let leaf = TreeJoin(topic: stripe0, joiner: joiner, budget: 3, spare: 0, children: 0)
         let effects = upcall(&app, as: source) { $0.receive(.tree(.join(leaf)), from: joiner, kbr: &$1) }
         XCTAssertEqual(joinsSent(effects, to: me).map(\.joiner), [joiner], "handed to the child that has room")
         XCTAssertEqual(joinsSent(effects, to: me).map(\.budget), [2])
@@ -87,13 +94,8 @@ final class SplitStreamJoinTests: SplitStreamNodeTestCase {
     /// A child silent for half a refresh period past its refresh is most likely gone: a join
     /// handed to it would die unanswered, so a full node keeps the join instead of pushing it down.
     func testAFullNodeDoesNotPushAJoinDownToAChildThatStoppedRefreshing() {
-        var config = TreeConfig()
-        config.maxChildren = 1
-        var app = SplitStream(uploadKbps: 2000, config: config, info: info, isSource: true, modeledVerification: true)
-        let top = TreeJoin(topic: stripe0, joiner: me, budget: 3, spare: 4, children: 0)
-        upcall(&app, as: source) { $0.receive(.tree(.join(top)), from: me, kbr: &$1) }
-        let leaf = TreeJoin(topic: stripe0, joiner: joiner, budget: 3, spare: 0, children: 0)
-        let silentFor = config.refreshInterval * 3 / 2 + .milliseconds(1)
+        var app = fullSourceWithOneChild()
+        let silentFor = app.config.refreshInterval * 3 / 2 + .milliseconds(1)
         let effects = upcall(&app, as: source, at: Self.start + silentFor) { $0.receive(.tree(.join(leaf)), from: joiner, kbr: &$1) }
         XCTAssertTrue(joinsSent(effects, to: me).isEmpty, "not handed to a child that stopped refreshing")
     }
