@@ -52,8 +52,7 @@ struct Partner: Sendable {
     /// supplier that streams to us falls silent for a second only if it is gone, and every
     /// request sent to it meanwhile would wait out its timeout.
     func responsive(now: Instant, config: MeshConfig) -> Bool {
-        let usual = TimeSpan.seconds(Self.gapsBeforeSuspicion * gap)
-        return !unanswered && now - lastHeard <= min(config.suspectAfter, max(Self.shortestSuspicion, usual))
+        !unanswered && now - lastHeard <= min(config.suspectAfter, max(Self.shortestSuspicion, usualSilence))
     }
 
     /// False once it missed its keep-alives: most likely gone, so data for it (pushed or
@@ -73,9 +72,11 @@ struct Partner: Sendable {
     /// fixed 6 s on scenarios/mesh-{donet,chainsaw}-massfail.json: continuity at 5 s
     /// 0.9819 → 0.9890 and 0.9894 → 0.9922; the 1k and churn ones unchanged.
     func gone(now: Instant, config: MeshConfig) -> Bool {
-        let usual = TimeSpan.seconds(Self.gapsBeforeSuspicion * gap)
-        return now - lastHeard > min(config.silenceTimeout, max(config.suspectAfter, usual))
+        now - lastHeard > min(config.silenceTimeout, max(config.suspectAfter, usualSilence))
     }
+
+    /// As many of its usual gaps between messages as make it suspect.
+    private var usualSilence: TimeSpan { .seconds(Self.gapsBeforeSuspicion * gap) }
 
     /// Notes that it spoke: folds the gap since it last did into the moving average.
     mutating func spoke(now: Instant) {

@@ -227,9 +227,15 @@ extension SplitStream {
     /// died unanswered (the joiner waited out a 1.5 s timeout).
     mutating func announceNoUpload(to node: NodeRef, _ kbr: inout KBRContext) {
         guard capacity != nil, bound == 0, !isSource, !toldNoUpload.contains(node.id) else { return }
-        if toldNoUpload.count >= Self.noUploadLimit { toldNoUpload = toldNoUpload.filter { kbr.leafSet.contains($0) } }
-        if toldNoUpload.count < Self.noUploadLimit { toldNoUpload.insert(node.id) }
+        Self.remember(node.id, in: &toldNoUpload, leafSet: kbr.leafSet)
         send(.tree(.refresh(TreeRefresh(spare: 0, topics: []))), to: node, &kbr)
+    }
+
+    /// Adds `id` to one of the no-upload sets, which hold at most `noUploadLimit` ids: a full
+    /// set first keeps only current leaf-set members, and if it is still full `id` is left out.
+    static func remember(_ id: NodeID, in set: inout Set<NodeID>, leafSet: LeafSet) {
+        if set.count >= noUploadLimit { set = set.filter { leafSet.contains($0) } }
+        if set.count < noUploadLimit { set.insert(id) }
     }
 
     /// The child to hand a joiner to, among those sharing the stripe's digit (it is their

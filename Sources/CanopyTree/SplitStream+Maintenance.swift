@@ -126,8 +126,7 @@ extension SplitStream {
         if refresh.topics.isEmpty && refresh.spare == 0 {
             // A node without upload saying so (`announceNoUpload`); a child's refresh always
             // names a topic. It may not be in our leaf set yet: a new neighbour is probed first.
-            if noUpload.count >= Self.noUploadLimit { noUpload = noUpload.filter { kbr.leafSet.contains($0) } }
-            if noUpload.count < Self.noUploadLimit { noUpload.insert(child.id) }
+            Self.remember(child.id, in: &noUpload, leafSet: kbr.leafSet)
             return
         }
         for load in refresh.topics {
