@@ -52,6 +52,8 @@ public struct ScribeTopic: Sendable {
     var askedFill = false
     /// Earliest time to tell a stray sender of data again that we are not its child.
     var nextPrune = Instant.zero
+    /// Earliest time to ask for this stripe's missing chunks again (`askForPatches`).
+    var nextPatch = Instant.zero
 
     init(id: NodeID, stripe: Int?) {
         self.id = id

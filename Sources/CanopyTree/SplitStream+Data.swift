@@ -19,7 +19,7 @@ extension SplitStream {
             trees[stripe].lastDataFromParent = kbr.now
             lastData = kbr.now
             if firstData == nil { firstData = kbr.now }
-        } else {
+        } else if !isParentElsewhere(sender.id) {
             pruneStrayParent(stripe, sender, &kbr)
         }
         guard !isSource, received.insert(chunk.sequence) else {
@@ -107,8 +107,12 @@ extension SplitStream {
     /// Owes a child the kept chunks of the stripe from `from` up to those it got live. Only a
     /// child may ask: the answer costs this node's upload.
     mutating func handleFill(topic: NodeID, from: UInt32, child: NodeRef, _ kbr: inout KBRContext) {
-        guard let i = index(of: topic), trees[i].stripe != nil, let c = trees[i].childIndex(child.id),
-              let last = trees[i].children[c].adoptedAfter else { return }
+        guard let i = index(of: topic), trees[i].stripe != nil else { return }
+        guard let c = trees[i].childIndex(child.id) else {
+            servePatch(i, from: from, to: child, &kbr)
+            return
+        }
+        guard let last = trees[i].children[c].adoptedAfter else { return }
         let missed = recent[i].filter { $0.sequence >= from && $0.sequence <= last }
         owe(missed, stripe: i, only: c, &kbr)
     }

@@ -42,6 +42,7 @@ extension SplitStream {
         }
         shedIfSwamped(&kbr)
         sendOwed(&kbr)
+        askForPatches(&kbr)
         releaseHeldIfDue(&kbr)
         if now >= nextRefresh {
             nextRefresh = now + config.refreshInterval
