@@ -16,7 +16,7 @@ extension SplitStream {
     /// seeds gave 97–99.8% gapless survivors, and every survivor held every stripe 10 s after
     /// the crash.
     mutating func askForPatches(_ kbr: inout KBRContext) {
-        guard !isSource, let info, let lastData, kbr.now - lastData < stripeSilence else { return }
+        guard !isSource, config.patchChunks > 0, let info, let lastData, kbr.now - lastData < stripeSilence else { return }
         let fed = (0..<stripeCount).filter { j in
             trees[j].parent.map { $0.id != info.source.id } ?? false && kbr.now - trees[j].lastDataFromParent < stripeSilence
         }

@@ -89,6 +89,7 @@ public struct TreeConfig: Sendable, Hashable {
     /// an ask is answered before the next one and few chunks come twice.
     public var patchInterval: TimeSpan = .milliseconds(Int64(500))
     /// Most chunks one patch sends: 16 is 5 s of one stripe of a 20 ms, 16-stripe stream.
+    /// 0 turns patches off.
     public var patchChunks = 16
 
     public init() {}

@@ -5,13 +5,13 @@ import CanopySim
 final class TreeSimTests: XCTestCase {
     /// A well-provisioned audience (uploads about 4x the stream on the wire): what the forest
     /// must do when capacity is not the question. The tight 1.5x scenarios live in scenarios/.
-    private func scenario(nodes: Int, seconds: Int, churn: String = "[]", seed: Int = 3) -> String {
+    private func scenario(nodes: Int, seconds: Int, churn: String = "[]", seed: Int = 3, patchChunks: Int = 16) -> String {
         """
         {"seed": \(seed), "nodes": \(nodes), "mode": "tree",
          "upload_kbps": [[0.3, 0], [0.35, 400], [0.35, 1000]], "source_upload_kbps": 2000,
          "stream": {"bitrate_kbps": 64, "chunk_ms": 20, "seconds": \(seconds)},
          "join": {"over_s": 5}, "churn": \(churn), "lookups": 20,
-         "pastry": {"leaf_probe_s": 20}, "tree": {"stripes": 16}}
+         "pastry": {"leaf_probe_s": 20}, "tree": {"stripes": 16, "patch_chunks": \(patchChunks)}}
         """
     }
 
@@ -53,6 +53,18 @@ final class TreeSimTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(number(report, "tree_detail", "stripes_attached_ratio"), 0.97,
                                     "by the end nearly every survivor has a parent in every stripe (session 2: 0.982)")
         XCTAssertEqual(number(report, "tree_detail", "degree_violations"), 0)
+    }
+
+    /// Patches from the parents of other stripes (docs/PROTOCOL.md §6.8) carry the cut-off
+    /// stripes while the orphans look for parents: more survivors play every chunk in time.
+    func testPatchesKeepSurvivorsPlayingThroughAMassCrash() throws {
+        let crash = #"[{"at_s": 15, "crash_fraction": 0.1}]"#
+        let patched = try run(scenario(nodes: 300, seconds: 25, churn: crash))
+        let unpatched = try run(scenario(nodes: 300, seconds: 25, churn: crash, patchChunks: 0))
+        // Measured when written: 1.0 with patches, 0.90 without.
+        XCTAssertGreaterThanOrEqual(number(patched, "gapless", "5"), 0.99, "issue 5's bar for survivors")
+        XCTAssertGreaterThan(number(patched, "gapless", "5"), number(unpatched, "gapless", "5"))
+        XCTAssertGreaterThan(number(patched, "delivery_ratio"), number(unpatched, "delivery_ratio"))
     }
 
     func testSameSeedSameForest() throws {

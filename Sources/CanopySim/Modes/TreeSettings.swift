@@ -10,7 +10,9 @@ import CanopyTree
 /// upload queue is shorter), `shed_backlog_s` (it sheds a leaf child while the queue is longer),
 /// `anycast_visits`, `anycast_stack`, `backfill_chunks` (recent chunks a node keeps per stripe
 /// for a new child's `fill`; 0 turns fills off), `fill_backlog_s` (owed chunks go out only while
-/// the upload queue is shorter), `startup_hold_s` (how long a node that has not started playing
+/// the upload queue is shorter), `patch_interval_s` and `patch_chunks` (how often a stripe with
+/// an overdue hole asks a parent of another stripe for it, and the most chunks one answer
+/// carries; 0 turns patches off), `startup_hold_s` (how long a node that has not started playing
 /// waits for the first chunk it is owed), `recovery_check_s` (how long after a mass crash every survivor must
 /// have every stripe again; 10), and `note` (free text: how the scenario's uploads were chosen).
 enum TreeSettings {
@@ -36,6 +38,8 @@ enum TreeSettings {
         c.anycastStack = try block.int("anycast_stack", default: c.anycastStack, range: 1...TreeAnycast.maxStack)
         c.backfillChunks = try block.int("backfill_chunks", default: c.backfillChunks, range: 0...1024)
         c.fillBacklog = try seconds(&block, "fill_backlog_s", c.fillBacklog)
+        c.patchInterval = try seconds(&block, "patch_interval_s", c.patchInterval)
+        c.patchChunks = try block.int("patch_chunks", default: c.patchChunks, range: 0...1024)
         c.startupHold = try seconds(&block, "startup_hold_s", c.startupHold)
         c.pushDownBudget = UInt8(try block.int("push_down_budget", default: Int(c.pushDownBudget), range: 0...255))
         let recovery = try block.double("recovery_check_s", default: 10, range: 0.1...3600, expectation: "seconds > 0")
