@@ -105,7 +105,8 @@ extension SplitStream {
     }
 
     /// Owes a child the kept chunks of the stripe from `from` up to those it got live. Only a
-    /// child may ask: the answer costs this node's upload.
+    /// child may ask: the answer costs this node's upload. A child of another stripe gets a
+    /// patch instead (`servePatch`).
     mutating func handleFill(topic: NodeID, from: UInt32, child: NodeRef, _ kbr: inout KBRContext) {
         guard let i = index(of: topic), trees[i].stripe != nil else { return }
         guard let c = trees[i].childIndex(child.id) else {

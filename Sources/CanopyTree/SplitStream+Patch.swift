@@ -72,12 +72,12 @@ extension SplitStream {
         from &+ (UInt32(i) &+ step &- from % step) % step
     }
 
-    /// A child of ours (in some other stripe) asks for stripe `i`'s chunks from `from`:
-    /// sends the kept ones in a run without gaps, oldest first, at most `patchChunks`, while
-    /// our upload queue stays under `fillBacklog` (what is not sent it asks for again). A run
-    /// stops at a chunk we lack: the asker asks from its newest, so a later chunk would make
-    /// it skip the missing one for good. Nothing is kept per asker, so a flood of asks costs
-    /// no memory, and only children may ask.
+    /// A child of ours (in some other stripe) asks for stripe `i`'s chunks from `from`, its
+    /// oldest hole. We send the kept ones in a run without gaps, oldest first: at most
+    /// `patchChunks`, and only while our upload queue stays under `fillBacklog`. The asker
+    /// asks again for whatever we do not send. A run stops at the first chunk we lack; the
+    /// asker's next ask goes to another helper, starting there. Nothing is kept per asker,
+    /// so a flood of asks costs no memory, and only children may ask.
     mutating func servePatch(_ i: Int, from: UInt32, to child: NodeRef, _ kbr: inout KBRContext) {
         guard trees.indices.contains(where: { trees[$0].stripe != nil && trees[$0].hasChild(child.id) }) else { return }
         let step = UInt32(stripeCount)

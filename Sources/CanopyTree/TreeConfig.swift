@@ -84,9 +84,10 @@ public struct TreeConfig: Sendable, Hashable {
     /// the same delivery; 1 s starts playing sooner (startup p90 1.3–1.9 s instead of 1.3–2.6 s).
     public var startupHold: TimeSpan = .seconds(1)
 
-    /// How often a silent stripe asks a parent of another stripe for its missing chunks
-    /// (`SplitStream.askForPatches`): about one round trip and a stripe's chunk interval, so
-    /// an ask is answered before the next one and few chunks come twice.
+    /// How often a stripe with an overdue hole asks a parent of another stripe for its
+    /// missing chunks (`SplitStream.askForPatches`). It is about one round trip plus a
+    /// stripe's chunk interval, so an ask is answered before the next one and few chunks
+    /// come twice.
     public var patchInterval: TimeSpan = .milliseconds(Int64(500))
     /// Most chunks one patch sends: 16 is 5 s of one stripe of a 20 ms, 16-stripe stream.
     /// 0 turns patches off.
