@@ -17,24 +17,26 @@ extension SplitStream {
     /// the crash.
     mutating func askForPatches(_ kbr: inout KBRContext) {
         guard !isSource, config.patchChunks > 0, let info, let lastData, kbr.now - lastData < stripeSilence else { return }
-        let fed = (0..<stripeCount).filter { j in
-            trees[j].parent.map { $0.id != info.source.id } ?? false && kbr.now - trees[j].lastDataFromParent < stripeSilence
+        // The parents (not the source) that fed their stripe lately, with that stripe.
+        let fed: [(stripe: Int, parent: NodeRef)] = (0..<stripeCount).compactMap { j in
+            guard let parent = trees[j].parent, parent.id != info.source.id,
+                  kbr.now - trees[j].lastDataFromParent < stripeSilence else { return nil }
+            return (j, parent)
         }
-        guard !fed.isEmpty else { return }
-        guard let newestAnywhere = newest.lazy.compactMap({ $0 }).max() else { return }
+        guard !fed.isEmpty, let newestAnywhere = newest.lazy.compactMap({ $0 }).max() else { return }
         for i in 0..<stripeCount where kbr.now >= trees[i].nextPatch {
             guard let from = overdueHole(i, newestAnywhere: newestAnywhere, now: kbr.now) else { continue }
-            let helpers = fed.filter { $0 != i && trees[$0].parent?.id != trees[i].parent?.id }
+            let helpers = fed.filter { $0.stripe != i && $0.parent.id != trees[i].parent?.id }.map(\.parent)
             guard !helpers.isEmpty else { continue }
             trees[i].nextPatch = kbr.now + config.patchInterval
             let first = Int(kbr.rng.next() % UInt64(helpers.count))
-            send(.tree(.fill(topic: trees[i].id, from: from)), to: trees[helpers[first]].parent!, &kbr)
+            send(.tree(.fill(topic: trees[i].id, from: from)), to: helpers[first], &kbr)
             // A hole that has outlived a few asks goes to a second helper too: the first may
             // lack the chunk (cut off itself) or have no upload to spare.
             let old = newestAnywhere - from > UInt32(clamping: (config.patchInterval * 4).micros / Int64(info.chunkMicros))
             if old, helpers.count > 1 {
-                let second = helpers[(first + 1 + Int(kbr.rng.next() % UInt64(helpers.count - 1))) % helpers.count]
-                send(.tree(.fill(topic: trees[i].id, from: from)), to: trees[second].parent!, &kbr)
+                let second = (first + 1 + Int(kbr.rng.next() % UInt64(helpers.count - 1))) % helpers.count
+                send(.tree(.fill(topic: trees[i].id, from: from)), to: helpers[second], &kbr)
             }
         }
     }

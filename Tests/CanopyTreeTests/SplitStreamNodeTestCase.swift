@@ -63,6 +63,16 @@ class SplitStreamNodeTestCase: XCTestCase {
                              payload: ByteBuffer(repeating: 0, count: 160), signature: ByteBuffer(repeating: 0, count: 64))))
     }
 
+    /// Sequence numbers of the chunks sent to `to`.
+    func chunks(_ effects: [Effect], to: NodeRef) -> [UInt32] {
+        effects.compactMap { if case .send(.stream(.chunk(let c)), to.address) = $0 { c.sequence } else { nil } }
+    }
+
+    /// The fills (backfill asks or patch asks) sent to `to`.
+    func fills(_ effects: [Effect], to: NodeRef) -> [(topic: NodeID, from: UInt32)] {
+        effects.compactMap { if case .send(.tree(.fill(let topic, let from)), to.address) = $0 { (topic, from) } else { nil } }
+    }
+
     /// The tree messages among `effects`, whoever they went to.
     func treeMessages(_ effects: [Effect]) -> [TreeMessage] {
         effects.compactMap { if case .send(.tree(let m), _) = $0 { m } else { nil } }

@@ -12,15 +12,6 @@ final class TreeFillTests: SplitStreamNodeTestCase {
     private let child = peer(0x5000_0000_0000_0000, 2)
     private let stranger = peer(0x7000_0000_0000_0000, 3)
 
-    /// Sequence numbers of the chunks sent to `to`.
-    private func chunks(_ effects: [Effect], to: NodeRef) -> [UInt32] {
-        effects.compactMap { if case .send(.stream(.chunk(let c)), to.address) = $0 { c.sequence } else { nil } }
-    }
-
-    private func fills(_ effects: [Effect]) -> [(topic: NodeID, from: UInt32)] {
-        effects.compactMap { if case .send(.tree(.fill(let topic, let from)), parent.address) = $0 { (topic, from) } else { nil } }
-    }
-
     /// `parent` has stripe 0's chunks 0, 2, 4 when `child` joins, then passes 6 on live.
     private func parentWithChild() -> SplitStream {
         var app = attached(as: parent)
@@ -66,8 +57,8 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         let adopted = upcall(&app, as: child) {
             $0.receive(.tree(.accept(topic: stripe0, path: [source.id, parent.id])), from: parent, kbr: &$1)
         }
-        XCTAssertEqual(fills(adopted).map(\.from), [3], "everything after the newest chunk it holds in the stripe")
-        XCTAssertEqual(fills(adopted).map(\.topic), [stripe0])
+        XCTAssertEqual(fills(adopted, to: parent).map(\.from), [3], "everything after the newest chunk it holds in the stripe")
+        XCTAssertEqual(fills(adopted, to: parent).map(\.topic), [stripe0])
     }
 
     func testAStripeThatNeverDeliveredAsksFromTheFirstOwedChunk() {
@@ -84,7 +75,7 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         let adopted = upcall(&app, as: child) {
             $0.receive(.tree(.accept(topic: stripe0, path: [source.id, parent.id])), from: parent, kbr: &$1)
         }
-        XCTAssertEqual(fills(adopted).map(\.from), [5])
+        XCTAssertEqual(fills(adopted, to: parent).map(\.from), [5])
     }
 
     /// `parent`, attached, with `child` adopted in stripe 0 and chunk `newest` received.
@@ -156,7 +147,7 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         let adopted = upcall(&app, as: child, at: start + .seconds(1)) {
             $0.receive(.tree(.accept(topic: stripe1, path: [source.id, parent.id])), from: parent, kbr: &$1)
         }
-        XCTAssertEqual(fills(adopted).map(\.from), [50], "not from 100, the first chunk it received")
+        XCTAssertEqual(fills(adopted, to: parent).map(\.from), [50], "not from 100, the first chunk it received")
     }
 
     /// A parent found before the stream reached the node: the node asks it when the stripe's
@@ -166,18 +157,18 @@ final class TreeFillTests: SplitStreamNodeTestCase {
         let missed = upcall(&late, as: child, at: start + .seconds(1)) {
             $0.receive(chunk(100, at: start + .seconds(1)), from: parent, kbr: &$1)
         }
-        XCTAssertEqual(fills(missed).map(\.topic), [stripe0])
-        XCTAssertEqual(fills(missed).map(\.from), [50])
+        XCTAssertEqual(fills(missed, to: parent).map(\.topic), [stripe0])
+        XCTAssertEqual(fills(missed, to: parent).map(\.from), [50])
         let again = upcall(&late, as: child, at: start + .seconds(1)) {
             $0.receive(chunk(102, at: start + .seconds(1)), from: parent, kbr: &$1)
         }
-        XCTAssertEqual(fills(again).count, 0, "asked once")
+        XCTAssertEqual(fills(again, to: parent).count, 0, "asked once")
 
         var onTime = attached(as: child, under: parent)
         let first = upcall(&onTime, as: child, at: start + .seconds(1)) {
             $0.receive(chunk(0, at: start + .milliseconds(900)), from: parent, kbr: &$1)
         }
-        XCTAssertEqual(fills(first).count, 0, "the stripe's first chunk is the first it was owed")
+        XCTAssertEqual(fills(first, to: parent).count, 0, "the stripe's first chunk is the first it was owed")
     }
 
     /// A busy parent's owed chunks stay owed after newer ones push them out of its store.

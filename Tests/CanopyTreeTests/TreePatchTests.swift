@@ -12,14 +12,6 @@ final class TreePatchTests: SplitStreamNodeTestCase {
     private let child = peer(0x5000_0000_0000_0000, 2)
     private let stranger = peer(0x7000_0000_0000_0000, 3)
 
-    private func chunks(_ effects: [Effect], to: NodeRef) -> [UInt32] {
-        effects.compactMap { if case .send(.stream(.chunk(let c)), to.address) = $0 { c.sequence } else { nil } }
-    }
-
-    private func fills(_ effects: [Effect], to: NodeRef) -> [(topic: NodeID, from: UInt32)] {
-        effects.compactMap { if case .send(.tree(.fill(let topic, let from)), to.address) = $0 { (topic, from) } else { nil } }
-    }
-
     /// `helper` holds stripe 1's chunks 1, 3 and 7 (not 5) and has `child` in stripe 0.
     private func helperWithChildInStripe0() -> SplitStream {
         var app = attached(as: helper)
