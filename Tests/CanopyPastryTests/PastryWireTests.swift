@@ -39,6 +39,23 @@ final class PastryWireTests: XCTestCase {
         }
     }
 
+    /// `neighbourhood` and `leaf_set` may be configured past what a 1-byte count names: the
+    /// message carries the first 255, sized exactly, instead of trapping in the encoder.
+    func testOverlongListsAreCutAtTheCountsLimit() throws {
+        let many = (0..<300).map { NodeRef(id: NodeID(high: 0, low: UInt64($0)), address: PeerAddress(host: 0x7F00_0001, port: UInt16(1000 + $0))) }
+        for message: PastryMessage in [.neighbourReply(entries: many), .leafReply(echo: 1, leafSet: many), .rowReply(row: 0, entries: many)] {
+            let envelope = Envelope(sender: Self.a.id, message: .pastry(message))
+            let bytes = envelope.encoded()
+            XCTAssertEqual(bytes.readableBytes, envelope.encodedSize, "\(message)")
+            guard case .pastry(let decoded) = try Envelope.decode(bytes, maxSize: Fragmenter.maxReassembled).message else { return XCTFail("not pastry") }
+            switch decoded {
+            case .neighbourReply(let refs), .leafReply(_, let refs), .rowReply(_, let refs):
+                XCTAssertEqual(refs, Array(many.prefix(255)))
+            default: XCTFail("decoded as \(decoded)")
+            }
+        }
+    }
+
     func testRouteCarriesItsPayloadsDataSize() {
         let chunk = Chunk(streamID: Self.a.id, sequence: 1, generatedAt: 0, payload: ByteBuffer(repeating: 1, count: 100),
                           signature: ByteBuffer(repeating: 2, count: Chunk.signatureSize))

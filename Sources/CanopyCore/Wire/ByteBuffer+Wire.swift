@@ -69,10 +69,13 @@ extension ByteBuffer {
         return items
     }
 
-    /// Writes a list with a 1-byte count; callers keep lists under 256 by their own bounds.
+    /// Writes a list with a 1-byte count. A longer list is cut at `WireSize.maxListCount`
+    /// items (the sizes in `WireSize` count the same), so no configuration can make an
+    /// encoder trap: a leaf set or neighbourhood configured larger simply sends its first 255.
     public mutating func writeList<Items: Collection>(_ items: Items, _ element: (inout ByteBuffer, Items.Element) -> Void) {
-        writeInteger(UInt8(items.count))
-        for item in items { element(&self, item) }
+        let kept = items.prefix(WireSize.maxListCount)
+        writeInteger(UInt8(kept.count))
+        for item in kept { element(&self, item) }
     }
 
     /// A list of node references with a 1-byte count.
@@ -90,5 +93,7 @@ public enum WireSize {
     public static let nodeID = 16
     public static let address = 6
     public static let nodeRef = 22
-    public static func nodeRefs(_ count: Int) -> Int { 1 + count * nodeRef }
+    /// Most items a list with a 1-byte count carries.
+    public static let maxListCount = Int(UInt8.max)
+    public static func nodeRefs(_ count: Int) -> Int { 1 + min(count, maxListCount) * nodeRef }
 }
