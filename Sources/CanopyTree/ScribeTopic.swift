@@ -54,6 +54,12 @@ public struct ScribeTopic: Sendable {
     var nextPrune = Instant.zero
     /// Earliest time to ask for this stripe's missing chunks again (`askForPatches`).
     var nextPatch = Instant.zero
+    /// Until when a move our parent asked for (`SplitStream.handleMove`) may find a new parent.
+    var movingUntil: Instant?
+    /// The node that accepted us during the move. It replaces our parent when its first
+    /// chunk of this stripe arrives (`SplitStream.completeMove`), so a move never trades a
+    /// parent that feeds us for one that has lost its own supply.
+    var nextParent: (ref: NodeRef, path: [NodeID])?
 
     init(id: NodeID, stripe: Int?) {
         self.id = id

@@ -14,6 +14,7 @@ extension SplitStream {
             return
         }
         let stripe = topics.stripe(ofSequence: chunk.sequence)
+        if trees[stripe].nextParent?.ref.id == sender.id { completeMove(stripe, &kbr) }
         if trees[stripe].parent?.id == sender.id {
             trees[stripe].lastHeardFromParent = kbr.now
             trees[stripe].lastDataFromParent = kbr.now

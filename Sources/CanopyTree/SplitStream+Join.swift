@@ -25,9 +25,7 @@ extension SplitStream {
         let backoff = config.joinTimeout * Int64(1 + min(attempt / 4, 3))
         trees[i].pending = PendingJoin(attempt: attempt, deadline: kbr.now + kbr.uploadBacklog + backoff)
         let me = kbr.local
-        let join = TreeJoin(topic: trees[i].id, joiner: me, budget: config.pushDownBudget,
-                            spare: UInt16(min(spareSlots, Int(UInt16.max))),
-                            children: UInt8(min(trees[i].children.count, 255)))
+        let join = joinRequest(i, kbr)
         guard let stripe = trees[i].stripe else {
             route(trees[i].id, .tree(.join(join)), &kbr)
             return
@@ -49,6 +47,12 @@ extension SplitStream {
         default:
             send(.tree(.join(join)), to: info.source, &kbr)
         }
+    }
+
+    /// Our join for tree `i`, saying what we could take on and what hangs below us.
+    func joinRequest(_ i: Int, _ kbr: KBRContext) -> TreeJoin {
+        TreeJoin(topic: trees[i].id, joiner: kbr.local, budget: config.pushDownBudget,
+                 spare: UInt16(min(spareSlots, Int(UInt16.max))), children: UInt8(min(trees[i].children.count, 255)))
     }
 
     func isInTree(_ i: Int) -> Bool {
@@ -283,10 +287,28 @@ extension SplitStream {
             return
         }
         let wanted = trees[i].member || !trees[i].children.isEmpty
-        guard trees[i].parent == nil, !trees[i].isTop, wanted else {
+        guard !trees[i].isTop, wanted else {
             send(.tree(.leave(topic: topic)), to: parent, &kbr)
             return
         }
+        if trees[i].parent != nil {
+            // Fed already: an offer is taken only while our parent is moving us (`handleMove`),
+            // and only once its data flows (`completeMove`); any other (an older join answered
+            // late) is declined, and we keep the parent we have.
+            if trees[i].nextParent?.ref.id == parent.id {
+                trees[i].nextParent?.path = path
+            } else if isStripe, let until = trees[i].movingUntil, kbr.now < until, trees[i].nextParent == nil {
+                trees[i].nextParent = (parent, path)
+            } else {
+                send(.tree(.leave(topic: topic)), to: parent, &kbr)
+            }
+            return
+        }
+        attach(i, to: parent, path: path, &kbr)
+    }
+
+    /// Makes `parent` our parent in tree `i` (its data and heartbeats count from now).
+    mutating func attach(_ i: Int, to parent: NodeRef, path: [NodeID], _ kbr: inout KBRContext) {
         trees[i].parent = parent
         trees[i].path = path
         trees[i].pending = nil
@@ -296,7 +318,9 @@ extension SplitStream {
             kbr.observe(TreeRepaired(stripe: stripe, duration: kbr.now - lost))
         }
         trees[i].lostParentAt = nil
-        if isStripe {
+        trees[i].movingUntil = nil
+        trees[i].nextParent = nil
+        if trees[i].stripe != nil {
             announcePath(i, &kbr)
             requestFill(i, from: parent, &kbr)
         }

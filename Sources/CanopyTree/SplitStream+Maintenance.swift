@@ -27,6 +27,7 @@ extension SplitStream {
                     beginJoin(i, attempt: pending.attempt + 1, &kbr)
                 }
             }
+            if let until = trees[i].movingUntil, now >= until { endMove(i, &kbr) }
             let before = trees[i].children.count
             trees[i].children.removeAll { now - $0.lastHeard > config.childTimeout }
             if trees[i].children.count != before { pruneIfUseless(i, &kbr) }
@@ -43,6 +44,7 @@ extension SplitStream {
         shedIfSwamped(&kbr)
         sendOwed(&kbr)
         askForPatches(&kbr)
+        consolidate(&kbr)
         releaseHeldIfDue(&kbr)
         if now >= nextRefresh {
             nextRefresh = now + config.refreshInterval
@@ -108,7 +110,7 @@ extension SplitStream {
             guard let i = index(of: topic) else { continue }
             if trees[i].parent?.id == parent.id {
                 trees[i].lastHeardFromParent = kbr.now
-            } else {
+            } else if trees[i].nextParent?.ref.id != parent.id {
                 pruneStrayParent(i, parent, &kbr)
             }
         }

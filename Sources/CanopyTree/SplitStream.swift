@@ -43,6 +43,8 @@ public struct SplitStream: KBRApplication {
     var overlayIsReady = false
     var started = false
     var nextRefresh = Instant.zero
+    /// When `consolidate` may ask for its next move.
+    var nextConsolidation = Instant.zero
     /// When the last chunk arrived from any parent: tells a starving stripe from a stream
     /// that has not started (or has stopped).
     var lastData: Instant?
@@ -237,6 +239,7 @@ public struct SplitStream: KBRApplication {
             guard let i = index(of: target), let pending = trees[i].pending, trees[i].parent == nil else { return }
             beginJoin(i, attempt: pending.attempt + 1, &kbr)
         case .fill(let topic, let from): handleFill(topic: topic, from: from, child: sender, &kbr)
+        case .move(let topic): handleMove(topic: topic, from: sender, &kbr)
         }
     }
 

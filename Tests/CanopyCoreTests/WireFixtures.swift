@@ -68,6 +68,7 @@ enum WireFixtures {
                                                     visited: [peerB.id], stack: [source])))),
         ("tree.anycast_failed", .tree(.anycastFailed(group: group, target: topic))),
         ("tree.fill", .tree(.fill(topic: topic, from: 0x0102_0304))),
+        ("tree.move", .tree(.move(topic: topic))),
 
         ("mesh.join", .mesh(.join)),
         ("mesh.members", .mesh(.members([peerA, peerB]))),

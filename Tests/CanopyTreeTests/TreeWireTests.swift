@@ -20,6 +20,7 @@ final class TreeWireTests: XCTestCase {
             .anycast(TreeAnycast(group: a.id, target: topic, requester: b, visited: [a.id], stack: [a, b])),
             .anycastFailed(group: a.id, target: topic),
             .fill(topic: topic, from: 0xDEAD_BEEF),
+            .move(topic: topic),
         ]
     }
 

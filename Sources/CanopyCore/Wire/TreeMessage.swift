@@ -102,6 +102,10 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
     /// hold from sequence `from` on — what I missed while I had no parent (I joined after the
     /// stream started, or my old parent failed), so a repair leaves no gap in playout.
     case fill(topic: NodeID, from: UInt32)
+    /// Parent → child in stripe `topic`: find another parent in this stripe (a routed join)
+    /// and leave me once one accepts; until then I keep feeding you. Sent by a parent that
+    /// forwards in more than one stripe, so that each node forwards in one.
+    case move(topic: NodeID)
 
     public static let typeBase: UInt8 = 0x80
     /// Longest source-to-node path a node accepts; deeper means a loop or a broken tree.
@@ -120,6 +124,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
         case .anycast: 0x07
         case .anycastFailed: 0x08
         case .fill: 0x09
+        case .move: 0x0A
         }
     }
 
@@ -139,6 +144,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
                 + WireSize.nodeRefs(min(a.stack.count, TreeAnycast.maxStack))
         case .anycastFailed: 2 * WireSize.nodeID
         case .fill: WireSize.nodeID + 4
+        case .move: WireSize.nodeID
         }
     }
 
@@ -182,6 +188,8 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
         case .fill(let topic, let from):
             buffer.writeNodeID(topic)
             buffer.writeInteger(from)
+        case .move(let topic):
+            buffer.writeNodeID(topic)
         }
     }
 
@@ -229,6 +237,8 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
         case 0x09:
             let topic = try buffer.readNodeID()
             return .fill(topic: topic, from: try buffer.readChecked())
+        case 0x0A:
+            return .move(topic: try buffer.readNodeID())
         default:
             throw .unknownType(typeBase + kind)
         }

@@ -12,7 +12,9 @@ import CanopyTree
 /// for a new child's `fill`; 0 turns fills off), `fill_backlog_s` (owed chunks go out only while
 /// the upload queue is shorter), `patch_interval_s` and `patch_chunks` (how often a stripe with
 /// an overdue hole asks a parent of another stripe for it, and the most chunks one answer
-/// carries; 0 turns patches off), `startup_hold_s` (how long a node that has not started playing
+/// carries; 0 turns patches off), `consolidate_s` and `consolidate_after_s` (how often a node
+/// forwarding in several stripes asks a child of its smallest other stripe to move, and how
+/// long after its first chunk it starts; 0 turns moves off), `startup_hold_s` (how long a node that has not started playing
 /// waits for the first chunk it is owed), `recovery_check_s` (how long after a mass crash every survivor must
 /// have every stripe again; 10), and `note` (free text: how the scenario's uploads were chosen).
 enum TreeSettings {
@@ -40,6 +42,9 @@ enum TreeSettings {
         c.fillBacklog = try seconds(&block, "fill_backlog_s", c.fillBacklog)
         c.patchInterval = try seconds(&block, "patch_interval_s", c.patchInterval)
         c.patchChunks = try block.int("patch_chunks", default: c.patchChunks, range: 0...1024)
+        c.consolidateInterval = .seconds(try block.double("consolidate_s", default: c.consolidateInterval.seconds,
+                                                          range: 0...3600, expectation: "seconds >= 0 (0 turns moves off)"))
+        c.consolidateAfter = try seconds(&block, "consolidate_after_s", c.consolidateAfter)
         c.startupHold = try seconds(&block, "startup_hold_s", c.startupHold)
         c.pushDownBudget = UInt8(try block.int("push_down_budget", default: Int(c.pushDownBudget), range: 0...255))
         let recovery = try block.double("recovery_check_s", default: 10, range: 0.1...3600, expectation: "seconds > 0")
