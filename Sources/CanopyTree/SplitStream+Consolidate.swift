@@ -50,7 +50,8 @@ extension SplitStream {
         attach(i, to: next.ref, path: next.path, &kbr)
     }
 
-    /// The move's window passed without data from a next parent: we stay, and leave it.
+    /// The move is over (its window passed without data from the next parent, or another
+    /// parent was attached): the next parent, if any, is left.
     mutating func endMove(_ i: Int, _ kbr: inout KBRContext) {
         if let next = trees[i].nextParent { send(.tree(.leave(topic: trees[i].id)), to: next.ref, &kbr) }
         trees[i].movingUntil = nil

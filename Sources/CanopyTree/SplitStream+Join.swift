@@ -318,8 +318,9 @@ extension SplitStream {
             kbr.observe(TreeRepaired(stripe: stripe, duration: kbr.now - lost))
         }
         trees[i].lostParentAt = nil
-        trees[i].movingUntil = nil
-        trees[i].nextParent = nil
+        // A move under way ends here; a next parent other than this one is left.
+        if trees[i].nextParent?.ref.id == parent.id { trees[i].nextParent = nil }
+        endMove(i, &kbr)
         if trees[i].stripe != nil {
             announcePath(i, &kbr)
             requestFill(i, from: parent, &kbr)

@@ -138,4 +138,3 @@ public struct ForwardingCapacity: Sendable, Hashable {
         return min(byUpload, maxChildren ?? Int.max)
     }
 }
-

@@ -120,6 +120,21 @@ final class TreeMoveTests: SplitStreamNodeTestCase {
         XCTAssertTrue(stranger.routed.isEmpty, "only the parent in that stripe can ask for a move")
     }
 
+    func testAMoveEndsWhenAnotherParentIsAttached() {
+        var (app, _) = movingChild()
+        let stripe1 = app.topics!.stripes[1]
+        let other = peer(0x1300_0000_0000_0000, 5)
+        upcall(&app, as: foreignChild, at: start + .milliseconds(Int64(1100))) {
+            $0.receive(.tree(.reject(topic: stripe1, handedDown: false)), from: forwarder, kbr: &$1)
+        }
+        XCTAssertNil(app.trees[1].parent, "the old parent dropped it mid-move")
+        let attached = upcall(&app, as: foreignChild, at: start + .milliseconds(Int64(1200))) {
+            $0.receive(.tree(.accept(topic: stripe1, path: [source.id, other.id])), from: other, kbr: &$1)
+        }
+        XCTAssertEqual(app.trees[1].parent, other)
+        XCTAssertTrue(treeMessagesTo(attached, adopter).contains(.leave(topic: stripe1)), "the pending next parent is left")
+    }
+
     private func treeMessagesTo(_ effects: [Effect], _ to: NodeRef) -> [TreeMessage] {
         effects.compactMap { if case .send(.tree(let m), to.address) = $0 { m } else { nil } }
     }

@@ -14,9 +14,10 @@ import CanopyTree
 /// an overdue hole asks a parent of another stripe for it, and the most chunks one answer
 /// carries; 0 turns patches off), `consolidate_s` and `consolidate_after_s` (how often a node
 /// forwarding in several stripes asks a child of its smallest other stripe to move, and how
-/// long after its first chunk it starts; 0 turns moves off), `startup_hold_s` (how long a node that has not started playing
-/// waits for the first chunk it is owed), `recovery_check_s` (how long after a mass crash every survivor must
-/// have every stripe again; 10), and `note` (free text: how the scenario's uploads were chosen).
+/// long after its first chunk it starts; 0 turns moves off), `startup_hold_s` (how long a
+/// node that has not started playing waits for the first chunk it is owed),
+/// `recovery_check_s` (how long after a mass crash every survivor must have every stripe
+/// again; 10), and `note` (free text: how the scenario's uploads were chosen).
 enum TreeSettings {
     static func read(_ block: inout ScenarioObject) throws -> (config: TreeConfig, recoveryCheck: Double, note: String?) {
         var c = TreeConfig()
