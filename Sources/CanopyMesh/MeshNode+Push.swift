@@ -170,7 +170,7 @@ extension MeshNode {
     /// The pusher of these chunks' substreams refused them: pull those substreams again
     /// until some partner serves one, and tell it so its record matches ours.
     mutating func pusherRefused(_ sequences: [UInt32], by address: PeerAddress, now: Instant, effects: inout Effects) {
-        let mask = sequences.reduce(UInt16(0)) { $0 | Self.bit(of: $1) }
+        let mask = sequences.reduce(UInt16(0)) { awaitsPush($1) ? $0 | Self.bit(of: $1) : $0 }
         if releasePusher(address, substreams: mask) { sendSubscription(to: address, now: now, effects: &effects) }
     }
 

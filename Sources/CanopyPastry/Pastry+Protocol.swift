@@ -16,7 +16,7 @@ extension Pastry {
             guard isJoined else { return }
             learn(sender, direct: true, rtt: nil, now: now, effects: &effects)
             // Busy: the asker refreshes its table from someone else (or next period).
-            guard (meter?.backlog(at: now) ?? .zero) < settings.rowReplyBacklog else { return }
+            guard !isSwamped(now) else { return }
             let entries = table.row(Int(row)).map(\.ref)
             send(.rowReply(row: row, entries: entries), to: sender.address, purpose: .maintenance, effects: &effects)
         case .neighbourRequest:

@@ -174,9 +174,9 @@ public struct Pastry: Sendable {
         return departs
     }
 
-    /// True while our own queue is long: upkeep that can wait (probing nodes merely named
-    /// by others, proximity pings) is skipped, so the queue drains instead of growing.
-    func isSwamped(_ now: Instant) -> Bool { (meter?.backlog(at: now) ?? .zero) > settings.probeTimeout / 2 }
+    /// True while our own queue is long (`PastrySettings.swampedBacklog`): upkeep that can
+    /// wait is skipped, so the queue drains instead of growing.
+    func isSwamped(_ now: Instant) -> Bool { (meter?.backlog(at: now) ?? .zero) > settings.swampedBacklog }
 
     func isDead(_ id: NodeID, now: Instant) -> Bool {
         guard let until = dead[id] else { return false }

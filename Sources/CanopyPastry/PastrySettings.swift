@@ -36,11 +36,17 @@ public struct PastrySettings: Sendable, Hashable {
     public var maxDeadRemembered = 1024
     /// A join that has not been answered after this long is sent again.
     public var joinRetry = TimeSpan.seconds(5)
-    /// A node answers another's request for a routing-table row only while its own upload
-    /// queue is shorter than this: a row is an upkeep courtesy the asker can get elsewhere
-    /// or next period, and on a node that forwards a stream it waits ahead of live data (in
-    /// a 1,000-node tree it was a sixth of what long queues held ahead of chunks).
-    public var rowReplyBacklog = TimeSpan.milliseconds(Int64(250))
+    /// A node whose own upload queue is longer than this is swamped (`Pastry.isSwamped`): it
+    /// skips the upkeep others can get elsewhere or later — routing-table rows, the leaf set
+    /// in a probe's answer, probes of nodes merely named to it, proximity pings — because
+    /// everything it must send, routed joins and lookups included, waits behind it. A row
+    /// on a node that forwards a stream also waits ahead of live data (in a 1,000-node tree
+    /// it was a sixth of what long queues held ahead of chunks). The early joiners of a
+    /// 1,000-node tree are in everyone's tables; at half the probe timeout (2.5 s there) the
+    /// 118 kbit/s ones among them built queues of 1.5–3 s of leaf-set gossip and pongs, and
+    /// overlay joins routed through them took p90 2.9 s, p99 4.7 s
+    /// (scenarios/tree-1k-crash.json, seed 10). At 250 ms: p90 1.2 s, p99 2.2 s.
+    public var swampedBacklog = TimeSpan.milliseconds(Int64(250))
 
     public init() {}
 

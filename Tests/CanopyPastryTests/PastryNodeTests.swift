@@ -309,10 +309,11 @@ final class PastryNodeTests: XCTestCase {
         XCTAssertEqual(h.node.pastry.leafSet.members.count, 4)
     }
 
-    /// A row is upkeep the asker can get elsewhere: a node whose queue would hold it back
-    /// from the data it forwards does not answer, even when it is far from swamped.
-    func testARowIsAnsweredOnlyWhileTheUploadQueueIsShort() {
-        var h = joinedNode(app: QueueingApp(kbps: 80, replies: 4)) // ~0.35 s: busy, far from swamped
+    /// Upkeep others can get elsewhere waits once the queue is a fraction of a second long,
+    /// not only when probes are about to time out: everything the node must send, routed
+    /// joins included, waits behind it.
+    func testUpkeepIsSkippedOnceTheUploadQueueIsAQuarterSecondLong() {
+        var h = joinedNode(app: QueueingApp(kbps: 80, replies: 4)) // ~0.35 s of queue
         h.now = h.now + .seconds(20)
         let asker = ref(1010, 4)
         XCTAssertTrue(sends(h.receive(.rowRequest(row: 0), from: asker)).contains { if case .rowReply = $0.0 { true } else { false } },
@@ -320,9 +321,13 @@ final class PastryNodeTests: XCTestCase {
         h.now = h.now + .seconds(20)
         _ = h.handle(.received(.stream(.infoRequest), from: PeerAddress(simulatedNode: 50), sender: NodeID(high: 7, low: 99)))
         let backlog = h.node.pastry.meter?.backlog(at: h.now) ?? .zero
-        XCTAssertGreaterThan(backlog, PastrySettings().rowReplyBacklog)
-        XCTAssertFalse(h.node.pastry.isSwamped(h.now), "busy, not swamped: the old rule would still answer")
+        XCTAssertGreaterThan(backlog, PastrySettings().swampedBacklog)
+        XCTAssertLessThan(backlog, PastrySettings().probeTimeout / 2, "far from a probe timeout")
+        XCTAssertTrue(h.node.pastry.isSwamped(h.now))
         XCTAssertTrue(sends(h.receive(.rowRequest(row: 0), from: asker)).isEmpty)
+        let answer = sends(h.receive(.leafProbe(sentAt: 1, leafSet: [asker]), from: ref(995, 2)))
+        XCTAssertTrue(answer.contains { if case .leafReply(_, let m) = $0.0 { m.isEmpty } else { false } },
+                      "liveness is answered, without the leaf set")
     }
 
     /// Chasing a nearer node's row costs that node an answer: it comes out of the same
