@@ -12,6 +12,13 @@ extension SplitStream {
     /// One step of the depth-first walk over the spare-capacity group: adopt the requester
     /// if this node can; otherwise push this node's group children (best last, so visited
     /// first) and then its parent, and pass the walk to the next node on the stack.
+    ///
+    /// A node whose upload queue is past `shedBacklog` lets a walk it cannot serve end
+    /// here: the requester's join timeout moves it to its next rung. A walk carries its two
+    /// lists on every hop, and after a crash hundreds reach the group's upper nodes at once;
+    /// relaying them held a 118 kbit/s node's queue at 1.4 s, and the stripe subtree it
+    /// fed 2 s late (scenarios/tree-1k-crash.json seed 13, moves on: 183 of 899 survivors
+    /// short of a stripe 10 s after the crash, none with this).
     mutating func runAnycast(_ walk: TreeAnycast, _ kbr: inout KBRContext) {
         guard let target = index(of: walk.target), trees[target].stripe != nil,
               let group = index(of: walk.group), trees[group].stripe == nil else { return }
@@ -22,6 +29,7 @@ extension SplitStream {
             addChild(target, walk.requester, spare: 0, &kbr)
             return
         }
+        guard kbr.uploadBacklog <= config.shedBacklog else { return }
         func fresh(_ ref: NodeRef) -> Bool {
             ref.id != walk.requester.id && !walk.visited.contains(ref.id) && !walk.stack.contains(ref)
         }

@@ -13,8 +13,8 @@ extension SplitStream {
     /// that sends nothing, changes nothing: the child stays.
     ///
     /// The stripe kept is the node's own (the one whose id shares its first digit) when it
-    /// forwards there, else its largest. Off by default: `TreeConfig.consolidateInterval`
-    /// says what moves gain and what they cost repairs.
+    /// forwards there, else its largest. `TreeConfig.consolidateInterval` says what moves
+    /// gain.
     mutating func consolidate(_ kbr: inout KBRContext) {
         guard !isSource, config.consolidateInterval > .zero, let firstData,
               kbr.now - firstData >= config.consolidateAfter, kbr.now >= nextConsolidation else { return }

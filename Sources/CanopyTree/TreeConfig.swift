@@ -98,14 +98,14 @@ public struct TreeConfig: Sendable, Hashable {
     /// 0 turns patches off.
     public var patchChunks = 16
     /// How often a node that forwards in more than one stripe asks a child of its smallest
-    /// other stripe to find another parent (`SplitStream.consolidate`); 0, the default,
-    /// turns moves off. They trade repair speed for the load spread: at 1 s, on
-    /// scenarios/tree-1k.json (seeds 7–9) nodes interior in at most one stripe went from
-    /// 0.834 / 0.851 / 0.899 to 0.959 / 0.897 / 0.949 and on tree-10k.json from 0.826 to
-    /// 0.921, continuity unchanged; but after tree-1k-crash.json's 10% crash, 1 to 2 of 900
-    /// survivors on three of five seeds lacked a stripe 10 s later (0 without moves): the
-    /// stripes' own nodes are full, and an orphan's join finds no room there.
-    public var consolidateInterval: TimeSpan = .zero
+    /// other stripe to find another parent (`SplitStream.consolidate`); 0 turns moves off.
+    /// On scenarios/tree-1k.json (seeds 7–9) nodes interior in at most one stripe went from
+    /// 0.785 / 0.783 / 0.786 without moves to 0.959 / 0.891 / 0.968, continuity unchanged.
+    /// Moves once slowed repairs after a crash (the stripes' own nodes full, the group's
+    /// upper nodes swamped by anycast walks); with swamped relays dropping walks
+    /// (`runAnycast`), every survivor of tree-1k-crash.json (seeds 7–13) had every stripe
+    /// 10 s after the crash.
+    public var consolidateInterval: TimeSpan = .seconds(1)
     /// How long after its first chunk a node waits before consolidating: while the forest
     /// forms, orphans need every free slot at once.
     public var consolidateAfter: TimeSpan = .seconds(10)

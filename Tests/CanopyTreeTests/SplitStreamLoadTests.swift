@@ -120,6 +120,24 @@ final class SplitStreamLoadTests: SplitStreamNodeTestCase {
         XCTAssertEqual(Set(source.trees[0].children.map(\.ref.id)), [forwarder.id, next.id], "the leaf made room")
     }
 
+    /// A walk over the spare-capacity group that this node cannot serve goes on to the next
+    /// member while the node's queue is short; past `shedBacklog` it ends here, and the
+    /// requester's join timeout moves it on.
+    func testASwampedNodeEndsAnAnycastWalkItCannotServe() {
+        let now = Instant(micros: 1_000_000)
+        var full = TreeConfig()
+        full.maxChildren = 0
+        var app = attached(as: me, under: parent, at: now, config: full)
+        let next = peer(0x9000_0000_0000_0000, 9)
+        let walk = TreeAnycast(group: app.topics!.spareGroup, target: app.topics!.stripes[0], requester: joiner,
+                               visited: [], stack: [next])
+        let idle = treeMessages(upcall(&app, as: me, at: now) { $0.receive(.tree(.anycast(walk)), from: joiner, kbr: &$1) })
+        XCTAssertTrue(idle.contains { if case .anycast = $0 { true } else { false } }, "an idle node passes the walk on")
+        // Two seconds of upload (500 kbit/s) already queued.
+        let swamped = upcall(&app, as: me, at: now, queuedBytes: 125_000) { $0.receive(.tree(.anycast(walk)), from: joiner, kbr: &$1) }
+        XCTAssertTrue(treeMessages(swamped).isEmpty, "a swamped node neither relays the walk nor answers it")
+    }
+
     /// A node without upload relays routed joins like any Pastry hop, unless its own queue
     /// is longer than the joiner waits for an answer: then relaying only lengthens the queue.
     func testASwampedNodeDropsRoutedJoinsInsteadOfRelayingThem() {
