@@ -100,7 +100,7 @@ public struct TreeConfig: Sendable, Hashable {
     /// How often a node that forwards in more than one stripe asks a child of its smallest
     /// other stripe to find another parent (`SplitStream.consolidate`); 0 turns moves off.
     /// On scenarios/tree-1k.json (seeds 7–9) nodes interior in at most one stripe went from
-    /// 0.785 / 0.783 / 0.786 without moves to 0.959 / 0.891 / 0.968, continuity unchanged.
+    /// 0.787 / 0.779 / 0.784 without moves to 0.959 / 0.891 / 0.968, continuity unchanged.
     /// Moves once slowed repairs after a crash (the stripes' own nodes full, the group's
     /// upper nodes swamped by anycast walks); with swamped relays dropping walks
     /// (`runAnycast`), every survivor of tree-1k-crash.json (seeds 7–13) had every stripe
