@@ -167,8 +167,10 @@ extension MeshNode {
         return pushers[j] != nil && sequence >= pushStart[j]
     }
 
-    /// The pusher of these chunks' substreams refused them: pull those substreams again
-    /// until some partner serves one, and tell it so its record matches ours.
+    /// The pusher of these chunks' substreams refused them: the substreams whose chunks were
+    /// left to its push are pulled again until some partner serves one, and it is told so
+    /// its record matches ours. A refused pull (a chunk from before the push started, or one
+    /// pulled after a late cancel) leaves its pushes alone.
     mutating func pusherRefused(_ sequences: [UInt32], by address: PeerAddress, now: Instant, effects: inout Effects) {
         let mask = sequences.reduce(UInt16(0)) { awaitsPush($1) ? $0 | Self.bit(of: $1) : $0 }
         if releasePusher(address, substreams: mask) { sendSubscription(to: address, now: now, effects: &effects) }

@@ -45,7 +45,9 @@ public struct PastrySettings: Sendable, Hashable {
     /// 1,000-node tree are in everyone's tables; at half the probe timeout (2.5 s there) the
     /// 118 kbit/s ones among them built queues of 1.5–3 s of leaf-set gossip and pongs, and
     /// overlay joins routed through them took p90 2.9 s, p99 4.7 s
-    /// (scenarios/tree-1k-crash.json, seed 10). At 250 ms: p90 1.2 s, p99 2.2 s.
+    /// (scenarios/tree-1k-crash.json, seed 10). At 250 ms: p90 1.2 s, p99 2.2 s. It has a
+    /// cost not yet understood: on tree-10k.json, continuity at 1 s was 0.824 at 2.5 s and
+    /// 0.715 at 250 ms (0.73–0.75 at 500 ms and 1 s).
     public var swampedBacklog = TimeSpan.milliseconds(Int64(250))
 
     public init() {}
