@@ -15,6 +15,9 @@ public struct TreeChild: Sendable, Hashable {
     /// The newest chunk this node held when it adopted the child: later ones went to it
     /// live, so a `fill` owes it at most up to here.
     var adoptedAfter: UInt32?
+    /// When it became our child: a promotion does not hand down a child placed lately
+    /// (after a crash, a repaired leaf was handed down again and went two seconds unfed).
+    var since = Instant.zero
     /// Kept chunks it is owed and has not been sent yet, ascending: those it asked for with
     /// `fill`, and late ones this node received by its own fill (its subtree missed them too).
     var owed: [Chunk] = []
@@ -60,6 +63,9 @@ public struct ScribeTopic: Sendable {
     /// chunk of this stripe arrives (`SplitStream.completeMove`), so a move never trades a
     /// parent that feeds us for one that has lost its own supply.
     var nextParent: (ref: NodeRef, path: [NodeID])?
+    /// The depth from which our own promotion (`SplitStream.promote`) is under way: only a
+    /// parent that puts us higher is taken. Nil for any other move.
+    var promotingFrom: Int?
 
     init(id: NodeID, stripe: Int?) {
         self.id = id

@@ -54,8 +54,12 @@ extension SplitStream {
     /// parent was attached): the next parent, if any, is left.
     mutating func endMove(_ i: Int, _ kbr: inout KBRContext) {
         if let next = trees[i].nextParent { send(.tree(.leave(topic: trees[i].id)), to: next.ref, &kbr) }
+        if let from = trees[i].promotingFrom {
+            promotionsRefused = trees[i].depth < from ? 0 : promotionsRefused + 1
+        }
         trees[i].movingUntil = nil
         trees[i].nextParent = nil
+        trees[i].promotingFrom = nil
     }
 
     /// Long enough for a routed join, a push-down or two, the accept and the new parent's

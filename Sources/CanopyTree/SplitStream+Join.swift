@@ -80,13 +80,8 @@ extension SplitStream {
             send(.tree(.accept(topic: join.topic, path: trees[i].pathForChildren(self: me.id))), to: join.joiner, &kbr)
             return .stop
         }
-        // A node forwards only in its own stripe (the one whose digit it shares) when joins
-        // find it; other stripes reach it only as spare capacity, through anycast. A node that
-        // lost its parent and is looking for another takes no one new: it cannot feed them, and
-        // each newcomer adds to the missed chunks it must pass down once fed again.
-        let own = isSource || DigitBase.hex.sharedPrefixLength(me.id, join.topic) > 0
-        let able = own && (trees[i].isAttached || trees[i].pending != nil) && trees[i].lostParentAt == nil && bound > 0
-            && !trees[i].path.contains(join.joiner.id)
+        let own = isOwn(i, kbr)
+        let able = mayTake(i, join.joiner, kbr)
         if able && (hasRoom(kbr) || sourceMakesRoom(joinerForwards: join.children > 0, &kbr)) {
             addChild(i, join.joiner, spare: Int(join.spare), forwards: join.children > 0, &kbr)
             return .stop
@@ -109,6 +104,20 @@ extension SplitStream {
             send(.tree(.reject(topic: join.topic, handedDown: false)), to: join.joiner, &kbr)
         }
         return .stop
+    }
+
+    /// A node forwards only in its own stripe (the one whose digit it shares) when joins
+    /// find it; other stripes reach it only as spare capacity, through anycast.
+    func isOwn(_ i: Int, _ kbr: KBRContext) -> Bool {
+        isSource || DigitBase.hex.sharedPrefixLength(kbr.local.id, trees[i].id) > 0
+    }
+
+    /// Whether `joiner` may become our child in stripe `i`, room aside. A node that lost its
+    /// parent and is looking for another takes no one new: it cannot feed them, and each
+    /// newcomer adds to the missed chunks it must pass down once fed again.
+    func mayTake(_ i: Int, _ joiner: NodeRef, _ kbr: KBRContext) -> Bool {
+        isOwn(i, kbr) && (trees[i].isAttached || trees[i].pending != nil) && trees[i].lostParentAt == nil && bound > 0
+            && !trees[i].path.contains(joiner.id)
     }
 
     /// The root of a stripe takes its data from the source; the root of a group is its top.
@@ -170,7 +179,7 @@ extension SplitStream {
     /// otherwise — a new forwarder taken for a leaf could be evicted with its whole subtree.
     mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, forwards: Bool = false, _ kbr: inout KBRContext) {
         trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: forwards,
-                                           spare: spare, adoptedAfter: recent[i].last?.sequence))
+                                           spare: spare, adoptedAfter: recent[i].last?.sequence, since: kbr.now))
         send(.tree(.accept(topic: trees[i].id, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
         updateSpareMembership(&kbr)
     }
@@ -178,8 +187,10 @@ extension SplitStream {
     /// SplitStream's push-down at a full node: keep the children that share the stripe's
     /// first digit (and those that forward), let the weakest claim go — the joiner itself
     /// on a tie — and hand it to the child most likely to have room.
-    mutating func pushDown(_ i: Int, _ join: TreeJoin, _ kbr: inout KBRContext) -> Bool {
-        guard join.budget > 0, !trees[i].children.isEmpty else { return false }
+    /// `swapOnly`: a promotion (`climb`) is taken only in the place of a weaker child that
+    /// has been ours for `consolidateAfter`, and that child goes down with a fresh budget.
+    mutating func pushDown(_ i: Int, _ join: TreeJoin, swapOnly: Bool = false, _ kbr: inout KBRContext) -> Bool {
+        guard join.budget > 0 || swapOnly, !trees[i].children.isEmpty else { return false }
         let topic = trees[i].id
         func keepScore(_ id: NodeID, forwards: Bool) -> Int {
             (DigitBase.hex.sharedPrefixLength(id, topic) > 0 ? 2 : 0) + (forwards ? 1 : 0)
@@ -187,19 +198,22 @@ extension SplitStream {
         var victim = join.joiner
         var victimSpare = join.spare
         var victimScore = keepScore(join.joiner.id, forwards: join.children > 0)
-        for child in trees[i].children where keepScore(child.ref.id, forwards: child.forwards) < victimScore {
+        for child in trees[i].children where keepScore(child.ref.id, forwards: child.forwards) < victimScore
+            && (!swapOnly || kbr.now - child.since >= config.consolidateAfter) {
             victim = child.ref
             victimSpare = UInt16(clamping: child.spare)
             victimScore = keepScore(child.ref.id, forwards: child.forwards)
         }
-        guard let target = pushDownTarget(i, excluding: victim.id, &kbr) else { return false }
+        guard !swapOnly || victim.id != join.joiner.id,
+              let target = pushDownTarget(i, excluding: victim.id, &kbr) else { return false }
         if victim.id != join.joiner.id {
             trees[i].children.removeAll { $0.ref.id == victim.id }
             send(.tree(.reject(topic: topic, handedDown: true)), to: victim, &kbr)
             addChild(i, join.joiner, spare: Int(join.spare), forwards: join.children > 0, &kbr)
         }
-        send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: join.budget - 1, spare: victimSpare,
-                                      children: victim.id == join.joiner.id ? join.children : 0))), to: target, &kbr)
+        let onward = swapOnly ? config.pushDownBudget : join.budget - 1
+        send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: onward, spare: victimSpare,
+                                  children: victim.id == join.joiner.id ? join.children : 0))), to: target, &kbr)
         // Count the slot as taken until the child's next refresh says otherwise.
         if let c = trees[i].childIndex(target.id), trees[i].children[c].spare > 0 { trees[i].children[c].spare -= 1 }
         return true
@@ -297,7 +311,8 @@ extension SplitStream {
             // late) is declined, and we keep the parent we have.
             if trees[i].nextParent?.ref.id == parent.id {
                 trees[i].nextParent?.path = path
-            } else if isStripe, let until = trees[i].movingUntil, kbr.now < until, trees[i].nextParent == nil {
+            } else if isStripe, let until = trees[i].movingUntil, kbr.now < until, trees[i].nextParent == nil,
+                      path.count < trees[i].promotingFrom ?? Int.max {
                 trees[i].nextParent = (parent, path)
             } else {
                 send(.tree(.leave(topic: topic)), to: parent, &kbr)

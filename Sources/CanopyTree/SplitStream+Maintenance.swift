@@ -45,6 +45,7 @@ extension SplitStream {
         sendOwed(&kbr)
         askForPatches(&kbr)
         consolidate(&kbr)
+        promote(&kbr)
         releaseHeldIfDue(&kbr)
         if now >= nextRefresh {
             nextRefresh = now + config.refreshInterval
@@ -144,7 +145,7 @@ extension SplitStream {
                 // it back rather than send it through a whole new join.
                 trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now,
                                                    forwards: load.children > 0, spare: Int(refresh.spare),
-                                                   adoptedAfter: recent[i].last?.sequence))
+                                                   adoptedAfter: recent[i].last?.sequence, since: kbr.now))
                 send(.tree(.accept(topic: load.topic, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
                 updateSpareMembership(&kbr)
             } else {

@@ -45,6 +45,9 @@ public struct SplitStream: KBRApplication {
     var nextRefresh = Instant.zero
     /// When `consolidate` may ask for its next move.
     var nextConsolidation = Instant.zero
+    /// When `promote` may ask next, and how many asks in a row found no place.
+    var nextPromotion = Instant.zero
+    var promotionsRefused = 0
     /// When the last chunk arrived from any parent: tells a starving stripe from a stream
     /// that has not started (or has stopped).
     var lastData: Instant?
@@ -240,6 +243,7 @@ public struct SplitStream: KBRApplication {
             beginJoin(i, attempt: pending.attempt + 1, &kbr)
         case .fill(let topic, let from): handleFill(topic: topic, from: from, child: sender, &kbr)
         case .move(let topic): handleMove(topic: topic, from: sender, &kbr)
+        case .promote(let ask): climb(ask, &kbr)
         }
     }
 

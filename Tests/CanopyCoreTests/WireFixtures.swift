@@ -69,6 +69,7 @@ enum WireFixtures {
         ("tree.anycast_failed", .tree(.anycastFailed(group: group, target: topic))),
         ("tree.fill", .tree(.fill(topic: topic, from: 0x0102_0304))),
         ("tree.move", .tree(.move(topic: topic))),
+        ("tree.promote", .tree(.promote(TreeJoin(topic: topic, joiner: peerA, budget: 2, spare: 7, children: 3)))),
 
         ("mesh.join", .mesh(.join)),
         ("mesh.members", .mesh(.members([peerA, peerB]))),

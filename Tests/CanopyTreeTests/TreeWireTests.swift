@@ -21,6 +21,7 @@ final class TreeWireTests: XCTestCase {
             .anycastFailed(group: a.id, target: topic),
             .fill(topic: topic, from: 0xDEAD_BEEF),
             .move(topic: topic),
+            .promote(TreeJoin(topic: topic, joiner: b, budget: 1, spare: 2, children: 9)),
         ]
     }
 

@@ -7,7 +7,7 @@ public struct TreeJoin: Hashable, Sendable {
     public var topic: NodeID
     public var joiner: NodeRef
     /// How many more times the join may be handed down before it is refused, so a
-    /// push-down chain always ends.
+    /// push-down chain always ends (in a `promote`: passed up).
     public var budget: UInt8
     /// Child slots the joiner has free (its advertised capacity): a parent never hands a
     /// later joiner down to a child that cannot forward.
@@ -25,6 +25,14 @@ public struct TreeJoin: Hashable, Sendable {
     }
 
     static let size = WireSize.nodeID + WireSize.nodeRef + 1 + 2 + 1
+
+    static func decode(from buffer: inout ByteBuffer) throws(WireError) -> TreeJoin {
+        let topic = try buffer.readNodeID()
+        let joiner = try buffer.readNodeRef()
+        let budget: UInt8 = try buffer.readChecked()
+        let spare: UInt16 = try buffer.readChecked()
+        return TreeJoin(topic: topic, joiner: joiner, budget: budget, spare: spare, children: try buffer.readChecked())
+    }
 }
 
 /// One topic in a child's refresh: how many children the sender itself has there, so a
@@ -106,6 +114,10 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
     /// and leave me once one accepts; until then I keep feeding you. Sent by a parent that
     /// forwards in more than one stripe, so that each node forwards in one.
     case move(topic: NodeID)
+    /// A forwarder deep in stripe `topic` asks to sit higher: sent to its parent, passed up
+    /// its path (`budget`: how many more times) until an ancestor takes it into a free slot
+    /// or in place of a leaf child. Laid out as `join`.
+    case promote(TreeJoin)
 
     public static let typeBase: UInt8 = 0x80
     /// Longest source-to-node path a node accepts; deeper means a loop or a broken tree.
@@ -125,6 +137,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
         case .anycastFailed: 0x08
         case .fill: 0x09
         case .move: 0x0A
+        case .promote: 0x0B
         }
     }
 
@@ -133,7 +146,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
     /// would reject: a cut path is at the limit, which the receiver refuses as too deep.
     public var bodySize: Int {
         switch self {
-        case .join: TreeJoin.size
+        case .join, .promote: TreeJoin.size
         case .accept(_, let path): WireSize.nodeID + 1 + min(path.count, Self.maxPath) * WireSize.nodeID
         case .reject: WireSize.nodeID + 1
         case .leave: WireSize.nodeID
@@ -152,7 +165,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
 
     public func encodeBody(into buffer: inout ByteBuffer) {
         switch self {
-        case .join(let j):
+        case .join(let j), .promote(let j):
             buffer.writeNodeID(j.topic)
             buffer.writeNodeRef(j.joiner)
             buffer.writeInteger(j.budget)
@@ -196,11 +209,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
     public static func decodeBody(kind: UInt8, from buffer: inout ByteBuffer) throws(WireError) -> TreeMessage {
         switch kind {
         case 0x01:
-            let topic = try buffer.readNodeID()
-            let joiner = try buffer.readNodeRef()
-            let budget: UInt8 = try buffer.readChecked()
-            let spare: UInt16 = try buffer.readChecked()
-            return .join(TreeJoin(topic: topic, joiner: joiner, budget: budget, spare: spare, children: try buffer.readChecked()))
+            return .join(try TreeJoin.decode(from: &buffer))
         case 0x02:
             let topic = try buffer.readNodeID()
             return .accept(topic: topic, path: try buffer.readNodeIDs(max: maxPath, field: "accept.path"))
@@ -239,6 +248,8 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             return .fill(topic: topic, from: try buffer.readChecked())
         case 0x0A:
             return .move(topic: try buffer.readNodeID())
+        case 0x0B:
+            return .promote(try TreeJoin.decode(from: &buffer))
         default:
             throw .unknownType(typeBase + kind)
         }
