@@ -4,14 +4,14 @@ import CanopyPastry
 extension SplitStream {
     /// Joins take the first node on their route with room, however deep, so a forwarder that
     /// joins late can end up many levels down, its whole subtree with it, while nodes near
-    /// the top feed leaves. Once the forest has settled, a forwarder at least
+    /// the top feed leaves. Once its stripes all have parents, a forwarder at least
     /// `promoteDepth` deep asks to sit higher (`tree.promote`), once per `promoteInterval`
     /// (doubled after each ask that found no place, up to 16 times). It runs as a move
     /// (`handleMove`): the old parent feeds us until the new one's first chunk is here, and
     /// an offer no higher than where we are is declined.
     mutating func promote(_ kbr: inout KBRContext) {
         guard !isSource, config.promoteInterval > .zero, let firstData,
-              kbr.now - firstData >= config.consolidateAfter, kbr.now >= nextPromotion else { return }
+              kbr.now - firstData >= config.promoteAfter, kbr.now >= nextPromotion else { return }
         let deep = trees.indices.filter {
             $0 != groupIndex && !trees[$0].children.isEmpty && trees[$0].depth >= config.promoteDepth
                 && trees[$0].movingUntil == nil

@@ -118,6 +118,10 @@ public struct TreeConfig: Sendable, Hashable {
     public var promoteInterval: TimeSpan = .seconds(10)
     /// Depth (edges below the source) from which a forwarder asks to be promoted.
     public var promoteDepth = 3
+    /// How long after its first chunk a forwarder may first ask (while the forest forms, the
+    /// joins leave it deepest). On tree-10k.json (seed 8), 3 s against 10 s: continuity at
+    /// 1 s 0.807 → 0.814, nodes without a gap at 5 s 0.918 → 0.978; no change at 1,000.
+    public var promoteAfter: TimeSpan = .seconds(3)
 
     public init() {}
 }

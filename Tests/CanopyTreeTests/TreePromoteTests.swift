@@ -17,6 +17,7 @@ final class TreePromoteTests: SplitStreamNodeTestCase {
     private var config: TreeConfig {
         var c = TreeConfig()
         c.consolidateAfter = .milliseconds(Int64(500))
+        c.promoteAfter = .milliseconds(Int64(500))
         c.promoteInterval = .seconds(2)
         return c
     }

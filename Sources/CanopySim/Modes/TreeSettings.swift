@@ -14,8 +14,9 @@ import CanopyTree
 /// an overdue hole asks a parent of another stripe for it, and the most chunks one answer
 /// carries; 0 turns patches off), `consolidate_s` and `consolidate_after_s` (how often a node
 /// forwarding in several stripes asks a child of its smallest other stripe to move, and how
-/// long after its first chunk it starts; 0 turns moves off), `promote_s` and `promote_depth`
-/// (how often a forwarder that deep asks to sit higher; 0 turns promotion off), `startup_hold_s` (how long a
+/// long after its first chunk it starts; 0 turns moves off), `promote_s`, `promote_depth` and
+/// `promote_after_s` (how often a forwarder that deep asks to sit higher, from how long after
+/// its first chunk; 0 turns promotion off), `startup_hold_s` (how long a
 /// node that has not started playing waits for the first chunk it is owed),
 /// `recovery_check_s` (how long after a mass crash every survivor must have every stripe
 /// again; 10), and `note` (free text: how the scenario's uploads were chosen).
@@ -47,6 +48,7 @@ enum TreeSettings {
         c.promoteInterval = .seconds(try block.double("promote_s", default: c.promoteInterval.seconds,
                                                       range: 0...3600, expectation: "seconds >= 0 (0 turns promotion off)"))
         c.promoteDepth = try block.int("promote_depth", default: c.promoteDepth, range: 3...255)
+        c.promoteAfter = try seconds(&block, "promote_after_s", c.promoteAfter)
         c.consolidateInterval = .seconds(try block.double("consolidate_s", default: c.consolidateInterval.seconds,
                                                           range: 0...3600, expectation: "seconds >= 0 (0 turns moves off)"))
         c.consolidateAfter = try seconds(&block, "consolidate_after_s", c.consolidateAfter)
