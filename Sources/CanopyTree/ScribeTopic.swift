@@ -17,7 +17,7 @@ public struct TreeChild: Sendable, Hashable {
     var adoptedAfter: UInt32?
     /// When it became our child: a promotion does not hand down a child placed lately
     /// (after a crash, a repaired leaf was handed down again and went two seconds unfed).
-    var since = Instant.zero
+    var since: Instant
     /// Kept chunks it is owed and has not been sent yet, ascending: those it asked for with
     /// `fill`, and late ones this node received by its own fill (its subtree missed them too).
     var owed: [Chunk] = []

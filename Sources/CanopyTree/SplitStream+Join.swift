@@ -148,7 +148,7 @@ extension SplitStream {
         if arrival == .routed && (bound == 0 || isSource) && !isInTree(i) { return .proceed }
         if !trees[i].hasChild(join.joiner.id) {
             trees[i].children.append(TreeChild(ref: join.joiner, lastHeard: kbr.now, lastSent: kbr.now,
-                                               forwards: false, spare: 0))
+                                               forwards: false, spare: 0, since: kbr.now))
         }
         send(.tree(.accept(topic: join.topic, path: [])), to: join.joiner, &kbr)
         if !trees[i].isAttached && trees[i].pending == nil {

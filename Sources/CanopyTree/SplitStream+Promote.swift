@@ -10,14 +10,17 @@ extension SplitStream {
     /// (`handleMove`): the old parent feeds us until the new one's first chunk is here, and
     /// an offer no higher than where we are is declined.
     mutating func promote(_ kbr: inout KBRContext) {
-        guard !isSource, config.promoteInterval > .zero, let firstData,
-              kbr.now - firstData >= config.promoteAfter, kbr.now >= nextPromotion else { return }
-        let deep = trees.indices.filter {
-            $0 != groupIndex && !trees[$0].children.isEmpty && trees[$0].depth >= config.promoteDepth
-                && trees[$0].movingUntil == nil
+        guard !isSource, config.promoteInterval > .zero, let firstData, kbr.now - firstData >= config.promoteAfter,
+              kbr.now >= nextPromotion, settled, kbr.uploadBacklog <= config.fillBacklog else { return }
+        // The deep stripe with the most children (the first on a tie). A loop, not a filtered
+        // copy: this runs on every tick of every node.
+        var best: Int?
+        for j in trees.indices where j != groupIndex && !trees[j].children.isEmpty
+            && trees[j].depth >= config.promoteDepth && trees[j].movingUntil == nil
+            && trees[j].children.count > best.map({ trees[$0].children.count }) ?? 0 {
+            best = j
         }
-        guard let i = deep.max(by: { (trees[$0].children.count, $1) < (trees[$1].children.count, $0) }),
-              let parent = trees[i].parent, settled, kbr.uploadBacklog <= config.fillBacklog else { return }
+        guard let i = best, let parent = trees[i].parent else { return }
         nextPromotion = kbr.now + config.promoteInterval * Int64(1 << min(promotionsRefused, 4))
         trees[i].movingUntil = kbr.now + Self.moveWindow
         trees[i].promotingFrom = trees[i].depth
