@@ -179,6 +179,7 @@ extension MeshNode {
             sendJoin(to: target ?? bootstrap, now: now, effects: &effects)
         }
         replaceBarrenPartner(now: now, rng: &rng, effects: &effects)
+        dropPushersNotCloser(now: now, effects: &effects)
         acquirePartners(now: now, rng: &rng, effects: &effects)
         for partner in partners where now - partner.lastSent >= config.keepalive {
             send(.mesh(.status(currentStatus(now: now))), to: partner.address, now: now, effects: &effects)

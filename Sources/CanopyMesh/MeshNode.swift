@@ -46,6 +46,9 @@ public struct MeshNode: ProtocolCore {
     /// every other chunk, since the source makes one per chunk duration.
     var anchor: (sequence: UInt32, generatedAt: Int64)?
     var newestHeld: UInt32?
+    /// Hops from the source our chunks take (moving average; nil until the first chunk):
+    /// the order substream pushes follow (see `MeshNode+Push`).
+    var level: Double?
     /// First chunk this node wants: set from the first edge it hears of.
     var playStart: UInt32?
     var requests: [UInt32: PendingRequest] = [:]
@@ -220,9 +223,10 @@ public struct MeshNode: ProtocolCore {
                 return
             }
             statusArrived(status, partner: i, now: now, rng: &rng, effects: &effects)
-        case .have(let spare, let sequences):
+        case .have(let spare, let level, let sequences):
             guard let i = partnerIndex(from) else { return }
             partners[i].spareKbps = spare
+            partners[i].level = Partner.hops(level)
             for s in sequences {
                 heard(s, from: i, now: now)
                 noteAvailable(s, now: now)
@@ -280,7 +284,7 @@ public struct MeshNode: ProtocolCore {
                            max(8, Int(config.window.micros / max(1, chunkDuration.micros))))
         store = ChunkStore(capacity: windowChunks + 16)
         let payload = Int(announced.bitrateKbps) * Int(announced.chunkMicros) / 8000
-        let status = MeshStatus(spareKbps: 0, map: BufferMap(start: 0, count: windowChunks))
+        let status = MeshStatus(spareKbps: 0, level: 0, map: BufferMap(start: 0, count: windowChunks))
         let body = StreamMessage.chunkBodySize(payloadBytes: payload) + 1 + status.encodedSize
         chunkBits = Double(Fragmenter.wireCost(envelopeSize: WireHeader.shortSize + body).bytes * 8)
     }
@@ -337,7 +341,15 @@ public struct MeshNode: ProtocolCore {
 
     /// Our spare upload (as of now) and buffer map.
     mutating func currentStatus(now: Instant) -> MeshStatus {
-        MeshStatus(spareKbps: spareKbps(now: now), map: currentMap())
+        MeshStatus(spareKbps: spareKbps(now: now), level: advertisedLevel, map: currentMap())
+    }
+
+    /// Our level as `MeshStatus` carries it: eighths of a hop, 0 at the source, 255 (as
+    /// far as it goes) before our first chunk.
+    var advertisedLevel: UInt8 {
+        if isSource { return 0 }
+        guard let level else { return .max }
+        return UInt8(min(255, (level * 8).rounded()))
     }
 
     /// Upload we can still offer, counting the data accepted but not yet handed over.

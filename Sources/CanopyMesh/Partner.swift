@@ -28,6 +28,8 @@ struct Partner: Sendable {
     /// How long after our first news of a chunk this partner tends to have it, seconds
     /// (moving average; pessimistic until measured): picks pushers that are early.
     var lag: Double = 1
+    /// Its distance from the source in hops, as it advertised it (`MeshStatus.level`).
+    var level: Double
     /// Our requests it has not answered yet.
     var outstanding = 0
     /// Payload bytes it sent us since the last tick, and their moving average in bit/s:
@@ -43,6 +45,7 @@ struct Partner: Sendable {
         lastHeard = now
         spareKbps = status.spareKbps
         holdings = status.map
+        level = Self.hops(status.level)
     }
 
     var address: PeerAddress { ref.address }
@@ -91,10 +94,14 @@ struct Partner: Sendable {
     static let gapsBeforeSuspicion = 4.0
     static let shortestSuspicion: TimeSpan = .seconds(1)
 
+    /// An advertised level in hops.
+    static func hops(_ level: UInt8) -> Double { Double(level) / 8 }
+
     /// Takes a fresh status, keeping what we learned since that the map cannot know.
     mutating func update(_ status: MeshStatus, now: Instant) {
         spareKbps = status.spareKbps
         holdings = status.map
+        level = Self.hops(status.level)
         lastHeard = now
     }
 }

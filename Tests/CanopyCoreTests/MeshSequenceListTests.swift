@@ -9,7 +9,7 @@ final class MeshSequenceListTests: XCTestCase {
     /// Every count byte 0...255: accepted exactly when 1...64, and then re-encoded byte for
     /// byte with an exact size.
     func testDecoderAcceptsExactlyOneToSixtyFourNumbers() throws {
-        for (type, prefix) in [(UInt8(0xC7), [UInt8(0x00), 0x40]), (0xC8, []), (0xC9, [])] {
+        for (type, prefix) in [(UInt8(0xC7), [UInt8(0x00), 0x40, 0x18]), (0xC8, []), (0xC9, [])] {
             for count in 0...255 {
                 var datagram = ByteBuffer()
                 datagram.writeInteger(WireHeader.shortMagic)

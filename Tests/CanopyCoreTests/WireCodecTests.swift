@@ -182,11 +182,11 @@ final class WireCodecTests: XCTestCase {
             ("tree.anycast", 71, [17], .invalidField("anycast.stack")),
             ("mesh.members", 0, [33], .invalidField("mesh.members")),
             ("mesh.partner_refuse", 0, [33], .invalidField("mesh.refuse_members")),
-            ("mesh.have", 2, [0], .invalidField("mesh.have")),
+            ("mesh.have", 3, [0], .invalidField("mesh.have")),
             ("mesh.request", 0, [65], .invalidField("mesh.request")),
             ("mesh.refuse", 0, [0], .invalidField("mesh.refuse")),
-            ("mesh.partner_request", 6, [0x04, 0x01], .invalidField("buffer_map.count")),
-            ("mesh.partner_request", 9, [0x06], .invalidField("buffer_map.padding")),
+            ("mesh.partner_request", 7, [0x04, 0x01], .invalidField("buffer_map.count")),
+            ("mesh.partner_request", 10, [0x06], .invalidField("buffer_map.padding")),
             ("mesh.data", 99, [2], .invalidField("mesh.data.flags")),
         ]
         for (name, offset, bytes, error) in cases {

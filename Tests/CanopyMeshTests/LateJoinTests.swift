@@ -38,7 +38,7 @@ final class LateJoinTests: XCTestCase {
             return XCTFail("a node holding nothing has nothing to make room for")
         }
         h.receive(.data(MeshFixtures.chunk(5), status: nil), from: 3)
-        for index in 2..<(2 + config.maxPartners) { h.receive(.have(spareKbps: 10, sequences: [5]), from: index) }
+        for index in 2..<(2 + config.maxPartners) { h.receive(.have(spareKbps: 10, level: 8, sequences: [5]), from: index) }
         let reply = h.receive(.partnerRequest(MeshFixtures.status(spare: 10, held: [])), from: 51).meshSends
         guard case .partnerAccept = reply.last?.0 else { return XCTFail("the newcomer was refused: \(reply)") }
         XCTAssertTrue(reply.contains { if case .leave = $0.0 { $0.1 == 2 } else { false } }, "the longest-standing fed partner goes")

@@ -28,8 +28,9 @@ enum MeshFixtures {
         return map
     }
 
-    static func status(spare: UInt16, held: [UInt32], start: UInt32 = 0, count: Int = 40) -> MeshStatus {
-        MeshStatus(spareKbps: spare, map: map(start: start, count: count, held: held))
+    /// A partner's status; `level` 8 (one hop from the source) unless said otherwise.
+    static func status(spare: UInt16, held: [UInt32], start: UInt32 = 0, count: Int = 40, level: UInt8 = 8) -> MeshStatus {
+        MeshStatus(spareKbps: spare, level: level, map: map(start: start, count: count, held: held))
     }
 }
 

@@ -97,7 +97,7 @@ final class MeshNodeTests: XCTestCase {
             (4, MeshFixtures.status(spare: 100, held: [])),
         ])
         let sent = h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 2)
-        let haves = sent.meshSends.compactMap { if case .have(_, let seqs) = $0.0 { ($0.1, seqs) } else { nil } }
+        let haves = sent.meshSends.compactMap { if case .have(_, _, let seqs) = $0.0 { ($0.1, seqs) } else { nil } }
         XCTAssertEqual(haves.map(\.0), [4], "2 sent it, 3 already has it")
         XCTAssertEqual(haves.first?.1, [7])
     }

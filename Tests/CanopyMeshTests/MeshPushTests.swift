@@ -28,6 +28,15 @@ final class MeshPushTests: XCTestCase {
         return h
     }
 
+    /// A peer two hops from the source (it got chunk 1 from partner 3, one hop out) with
+    /// partner 2, five hops out, that may subscribe to it.
+    private func supplier() -> Harness {
+        var h = Harness.peer(upload: 256, config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [], level: 40)),
+                                                                       (3, MeshFixtures.status(spare: 100, held: []))])
+        h.receive(.data(MeshFixtures.chunk(1), status: nil), from: 3)
+        return h
+    }
+
     func testAPulledChunkMakesTheEarliestPartnerItsSubstreamsPusher() {
         var h = subscribedPeer()
         let sent = h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
@@ -35,22 +44,41 @@ final class MeshPushTests: XCTestCase {
         XCTAssertEqual(subscriptions(sent).first?.mask, 1 << 10, "chunk 10 is substream 10 of 16")
     }
 
-    func testPushesFlowOnlyDownTheSubstreamsOrderSoTheyCannotLoop() {
-        let mine = MeshNode.pushRank(MeshFixtures.ref(1).id, substream: 10)
-        let ranks = (2..<40).map { ($0, MeshNode.pushRank(MeshFixtures.ref($0).id, substream: 10)) }
-        guard let higher = ranks.first(where: { $0.1 > mine })?.0, let lower = ranks.first(where: { $0.1 < mine })?.0 else {
-            return XCTFail("no partner on each side of our rank")
-        }
-        // The higher-ranked partner is the earlier one, but it may not push to us.
-        var h = Harness.peer(config: pushing, partners: [(higher, MeshFixtures.status(spare: 900, held: [])),
-                                                         (lower, MeshFixtures.status(spare: 100, held: []))])
-        h.receive(.status(MeshFixtures.status(spare: 900, held: [10])), from: higher)
-        h.advance(.seconds(0.5))
-        h.receive(.status(MeshFixtures.status(spare: 100, held: [10])), from: lower)
+    /// Partner 2 is the earlier one, but it is farther from the source than we are: pushes
+    /// flow only away from the source, so they cannot run around a loop.
+    func testOnlyAPartnerNearerTheSourceIsAskedToPush() {
+        var h = Harness.peer(config: pushing, partners: [(2, MeshFixtures.status(spare: 900, held: [], level: 40)),
+                                                         (3, MeshFixtures.status(spare: 100, held: [], level: 8))])
+        h.receive(.data(MeshFixtures.chunk(9), status: nil), from: 3)
+        XCTAssertEqual(h.node.advertisedLevel, 16, "one hop below a partner one hop from the source")
+        h.receive(.status(MeshFixtures.status(spare: 900, held: [9, 10], level: 40)), from: 2)
+        h.advance(.seconds(2))
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [9, 10], level: 8)), from: 3)
         h.advance(MeshConfig().scheduleDelay)
-        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: higher), [10])
-        let sent = h.receive(.data(MeshFixtures.chunk(10), status: nil), from: higher)
-        XCTAssertEqual(subscriptions(sent).map(\.to), [lower])
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10], "DONet asks the fastest supplier")
+        let sent = h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 2)
+        XCTAssertEqual(subscriptions(sent).map(\.to), [3])
+    }
+
+    /// A supplier takes a subscription only from a partner farther from the source than itself.
+    func testASupplierDeclinesToPushToAPartnerNoFartherFromTheSource() {
+        var h = supplier()
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [], level: 16)), from: 2)
+        let sent = h.receive(.subscribe(1 << 7, from: 7), from: 2)
+        let declined = sent.meshSends.compactMap { if case .declined(let mask) = $0.0, $0.1 == 2 { mask } else { nil } }
+        XCTAssertEqual(declined, [1 << 7], "2 is two hops out, as far as we are")
+    }
+
+    /// A pusher whose level rose to ours is let go at the next tick, so a loop that drifting
+    /// levels let form does not last.
+    func testAPusherNoLongerNearerTheSourceIsDropped() {
+        var h = subscribedPeer()
+        XCTAssertEqual(subscriptions(h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)).map(\.to), [2])
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [10], level: 40)), from: 2)
+        h.advance(.seconds(0.5))
+        let sent = h.run(.timer(MeshNode.tickTimer))
+        XCTAssertEqual(subscriptions(sent).map(\.to), [2])
+        XCTAssertEqual(subscriptions(sent).first?.mask, 0, "2 is told it pushes nothing now")
     }
 
     func testWithoutPushNobodyIsAskedToPush() {
@@ -83,8 +111,7 @@ final class MeshPushTests: XCTestCase {
     }
 
     func testASupplierPushesASubscribedSubstreamAsSoonAsItGetsAChunk() {
-        var h = Harness.peer(upload: 256, config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
-                                                                       (3, MeshFixtures.status(spare: 100, held: []))])
+        var h = supplier()
         h.receive(.subscribe(1 << 7, from: 7), from: 2)
         let got7 = h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 3)
         let data7 = got7.meshSends.compactMap { if case .data(let c, _) = $0.0 { ($0.1, c.sequence) } else { nil } }
@@ -98,23 +125,21 @@ final class MeshPushTests: XCTestCase {
     }
 
     func testASubscriberThatMissedItsKeepalivesIsNotPushedTo() {
-        var h = Harness.peer(upload: 256, config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
-                                                                       (3, MeshFixtures.status(spare: 100, held: []))])
+        var h = supplier()
         h.receive(.subscribe(1 << 7 | 1 << 8, from: 7), from: 2)
         h.advance(MeshConfig().suspectAfter + .seconds(0.1))
         h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 3)
         let got7 = h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 3)
         XCTAssertTrue(got7.meshSends.allSatisfy { if case .data = $0.0 { false } else { true } },
                       "2 went silent: probably crashed, so the push would waste our upload")
-        h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 2)
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [], level: 40)), from: 2)
         let got8 = h.receive(.data(MeshFixtures.chunk(8), status: nil), from: 3)
         XCTAssertEqual(got8.meshSends.compactMap { if case .data(let c, _) = $0.0 { c.sequence } else { nil } }, [UInt32(8)],
                        "it spoke again")
     }
 
     func testASubscriptionStartsWhereTheSubscriberSaysItHasAskedForTheRest() {
-        var h = Harness.peer(upload: 256, config: pushing, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
-                                                                       (3, MeshFixtures.status(spare: 100, held: []))])
+        var h = supplier()
         h.receive(.subscribe(1 << 7, from: 23), from: 2)
         let early = h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 3)
         XCTAssertTrue(early.meshSends.allSatisfy { if case .data = $0.0 { false } else { true } }, "2 asked for 7 elsewhere")

@@ -13,8 +13,8 @@ final class MeshWireTests: XCTestCase {
             .partnerRequest(status),
             .partnerAccept(MeshFixtures.status(spare: 0, held: [])),
             .partnerRefuse([MeshFixtures.ref(9)]),
-            .status(MeshStatus(spareKbps: 7, map: BufferMap(start: 100))),
-            .have(spareKbps: 300, sequences: [5, 6, 7]),
+            .status(MeshStatus(spareKbps: 7, level: 9, map: BufferMap(start: 100))),
+            .have(spareKbps: 300, level: 12, sequences: [5, 6, 7]),
             .request([1, 2, 3, 4_000_000_000]),
             .refuse([9]),
             .data(MeshFixtures.chunk(17), status: status),
@@ -78,18 +78,18 @@ final class MeshWireTests: XCTestCase {
 
     func testHostileBodiesAreRefused() {
         // A buffer map claiming more bits than allowed.
-        assertRejected(body(kind: 0x06) { $0.writeInteger(UInt16(1)); $0.writeInteger(UInt32(0)); $0.writeInteger(UInt16(60_000)) },
+        assertRejected(body(kind: 0x06) { $0.writeInteger(UInt16(1)); $0.writeInteger(UInt8(8)); $0.writeInteger(UInt32(0)); $0.writeInteger(UInt16(60_000)) },
                        .invalidField("buffer_map.count"))
         // A buffer map whose bitmap is shorter than its count.
-        assertRejected(body(kind: 0x06) { $0.writeInteger(UInt16(1)); $0.writeInteger(UInt32(0)); $0.writeInteger(UInt16(64)); $0.writeInteger(UInt32(0)) },
+        assertRejected(body(kind: 0x06) { $0.writeInteger(UInt16(1)); $0.writeInteger(UInt8(8)); $0.writeInteger(UInt32(0)); $0.writeInteger(UInt16(64)); $0.writeInteger(UInt32(0)) },
                        .truncated)
         // Bits set past the count (two encodings of one map).
-        assertRejected(body(kind: 0x06) { $0.writeInteger(UInt16(1)); $0.writeInteger(UInt32(0)); $0.writeInteger(UInt16(3)); $0.writeInteger(UInt8(0xFF)) },
+        assertRejected(body(kind: 0x06) { $0.writeInteger(UInt16(1)); $0.writeInteger(UInt8(8)); $0.writeInteger(UInt32(0)); $0.writeInteger(UInt16(3)); $0.writeInteger(UInt8(0xFF)) },
                        .invalidField("buffer_map.padding"))
         // Empty and oversized sequence lists.
         assertRejected(body(kind: 0x08) { $0.writeInteger(UInt8(0)) }, .invalidField("mesh.request"))
         assertRejected(body(kind: 0x08) { $0.writeInteger(UInt8(65)) }, .invalidField("mesh.request"))
-        assertRejected(body(kind: 0x07) { $0.writeInteger(UInt16(1)); $0.writeInteger(UInt8(200)) }, .invalidField("mesh.have"))
+        assertRejected(body(kind: 0x07) { $0.writeInteger(UInt16(1)); $0.writeInteger(UInt8(8)); $0.writeInteger(UInt8(200)) }, .invalidField("mesh.have"))
         // A request count that lies about what follows.
         assertRejected(body(kind: 0x09) { $0.writeInteger(UInt8(10)); $0.writeInteger(UInt32(1)) }, .truncated)
         // Too many members.

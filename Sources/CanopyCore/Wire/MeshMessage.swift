@@ -97,28 +97,34 @@ public struct BufferMap: Hashable, Sendable {
 }
 
 /// What a mesh node says about itself whenever it tells a partner its buffer map: spare
-/// upload (so requesters steer toward idle suppliers; 0 means it uploads nothing at all)
-/// and the map.
+/// upload (so requesters steer toward idle suppliers; 0 means it uploads nothing at all),
+/// its level (so substream pushes flow away from the source) and the map.
 public struct MeshStatus: Hashable, Sendable {
     /// Upload it can still give, kbit/s; 0 only for a node with no upload capacity.
     public var spareKbps: UInt16
+    /// How many hops from the source its chunks arrive, on average, in eighths of a hop
+    /// (0 at the source, 255 before its first chunk).
+    public var level: UInt8
     public var map: BufferMap
 
-    public init(spareKbps: UInt16, map: BufferMap) {
+    public init(spareKbps: UInt16, level: UInt8, map: BufferMap) {
         self.spareKbps = spareKbps
+        self.level = level
         self.map = map
     }
 
-    public var encodedSize: Int { 2 + map.encodedSize }
+    public var encodedSize: Int { 3 + map.encodedSize }
 
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeInteger(spareKbps)
+        buffer.writeInteger(level)
         map.encode(into: &buffer)
     }
 
     public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> MeshStatus {
         let spare: UInt16 = try buffer.readChecked()
-        return MeshStatus(spareKbps: spare, map: try BufferMap.decode(from: &buffer))
+        let level: UInt8 = try buffer.readChecked()
+        return MeshStatus(spareKbps: spare, level: level, map: try BufferMap.decode(from: &buffer))
     }
 }
 
@@ -135,8 +141,9 @@ public enum MeshMessage: MessageFamily, Sendable {
     case partnerRefuse([NodeRef])
     /// DONet's periodic buffer map (also a keep-alive).
     case status(MeshStatus)
-    /// Chainsaw: chunks the sender just got, with its spare upload.
-    case have(spareKbps: UInt16, sequences: [UInt32])
+    /// Chainsaw: chunks the sender just got, with its spare upload and level (as in
+    /// `MeshStatus`).
+    case have(spareKbps: UInt16, level: UInt8, sequences: [UInt32])
     /// Please send these chunks.
     case request([UInt32])
     /// These requested chunks will not come (no capacity or not held): ask elsewhere now.
@@ -188,7 +195,7 @@ public enum MeshMessage: MessageFamily, Sendable {
         case .declined: 2
         case .members(let refs), .partnerRefuse(let refs): WireSize.nodeRefs(refs.count)
         case .partnerRequest(let s), .partnerAccept(let s), .status(let s): s.encodedSize
-        case .have(_, let seqs): 2 + 1 + 4 * seqs.count
+        case .have(_, _, let seqs): 2 + 1 + 1 + 4 * seqs.count
         case .request(let seqs), .refuse(let seqs): 1 + 4 * seqs.count
         case .data(let chunk, let status):
             StreamMessage.chunkBodySize(payloadBytes: chunk.payload.readableBytes) + 1 + (status?.encodedSize ?? 0)
@@ -219,8 +226,9 @@ public enum MeshMessage: MessageFamily, Sendable {
         case .declined(let mask): buffer.writeInteger(mask)
         case .members(let refs), .partnerRefuse(let refs): buffer.writeNodeRefs(refs)
         case .partnerRequest(let s), .partnerAccept(let s), .status(let s): s.encode(into: &buffer)
-        case .have(let spare, let seqs):
+        case .have(let spare, let level, let seqs):
             buffer.writeInteger(spare)
+            buffer.writeInteger(level)
             Self.writeSequences(seqs, into: &buffer)
         case .request(let seqs), .refuse(let seqs):
             Self.writeSequences(seqs, into: &buffer)
@@ -241,7 +249,8 @@ public enum MeshMessage: MessageFamily, Sendable {
         case 0x06: return .status(try MeshStatus.decode(from: &buffer))
         case 0x07:
             let spare: UInt16 = try buffer.readChecked()
-            return .have(spareKbps: spare, sequences: try readSequences(from: &buffer, field: "mesh.have"))
+            let level: UInt8 = try buffer.readChecked()
+            return .have(spareKbps: spare, level: level, sequences: try readSequences(from: &buffer, field: "mesh.have"))
         case 0x08: return .request(try readSequences(from: &buffer, field: "mesh.request"))
         case 0x09: return .refuse(try readSequences(from: &buffer, field: "mesh.refuse"))
         case 0x0A:
