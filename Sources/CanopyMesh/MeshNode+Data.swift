@@ -43,11 +43,10 @@ extension MeshNode {
         }
     }
 
-    /// How much of the stream our level averages over. In time, not chunks: with 20 ms
-    /// chunks a 10-chunk average swung with every late copy, pushers were dropped and
-    /// re-chosen all the time, and on loopback Chainsaw listeners heard gaps of up to 1.1 s
-    /// against a 500 ms playout delay (a tenth of a chunk each, as with 200 ms chunks, is
-    /// this long).
+    /// How much of the stream our level averages over. In time, not chunks, so the smoothing
+    /// does not depend on the chunk duration: 10 chunks are 2 s of stream at 200 ms but only
+    /// 0.2 s at the demo's 20 ms, where the level would swing with every late copy and
+    /// pushers would be dropped and re-chosen all the time.
     static let levelMemory: TimeSpan = .seconds(2)
 
     /// Keeps a verified chunk for partners.
