@@ -62,9 +62,8 @@ extension MeshNode {
         guard pushers[j] == nil else { return }
         let bit = Self.bit(of: sequence)
         let loads = partners.map { subscriptionMask(for: $0.address).nonzeroBitCount }
-        let mine = level ?? .infinity
         let candidates = partners.indices.filter {
-            (partners[$0].ref.id == info?.source.id || partners[$0].level + Self.levelMargin < mine)
+            isNearerSource(partner: $0, by: Self.levelMargin)
                 && partners[$0].spareKbps > 0 && partners[$0].pushMask & bit == 0 && partners[$0].responsive(now: now, config: config)
                 && (partners[$0].declined & bit == 0 || now - partners[$0].declinedAt > Self.declineMemory)
         }
@@ -81,15 +80,19 @@ extension MeshNode {
     /// and pushes must keep flowing from nearer to farther or a cycle of pushers could form,
     /// each waiting on the next.
     mutating func dropPushersNotCloser(now: Instant, effects: inout Effects) {
-        guard let mine = level else { return }
         var told: [PeerAddress] = []
         for j in pushers.indices {
-            guard let pusher = pushers[j], let i = partnerIndex(pusher), partners[i].ref.id != info?.source.id,
-                  partners[i].level >= mine else { continue }
+            guard let pusher = pushers[j], let i = partnerIndex(pusher), !isNearerSource(partner: i, by: 0) else { continue }
             pushers[j] = nil
             if !told.contains(pusher) { told.append(pusher) }
         }
         for address in told { sendSubscription(to: address, now: now, effects: &effects) }
+    }
+
+    /// True if partner `i` is the source, or its level is more than `margin` hops below ours
+    /// (any level is, before our first chunk).
+    func isNearerSource(partner i: Int, by margin: Double) -> Bool {
+        partners[i].ref.id == info?.source.id || partners[i].level + margin < level ?? .infinity
     }
 
     /// A partner that declined a substream is not asked for it again for this long.
@@ -127,12 +130,12 @@ extension MeshNode {
         var committed = partners.indices.reduce(0) { $0 + ($1 == i ? 0 : partners[$1].pushMask.nonzeroBitCount) } + accepted.nonzeroBitCount
         let budget = pushBudget
         let perSubstream = budget / MeshMessage.substreams + 1
+        let askerFarther = isSource || partners[i].level > level ?? .infinity
         for j in 0..<MeshMessage.substreams {
             let bit = UInt16(1) << UInt16(j)
             // Never push a substream back to the partner that pushes it to us: a peer that
             // ignores the level order must not be able to tie the two of us into a loop.
-            guard mask & bit != 0, accepted & bit == 0, committed < budget, pushers[j] != address,
-                  isSource || partners[i].level > level ?? .infinity else { continue }
+            guard askerFarther, mask & bit != 0, accepted & bit == 0, committed < budget, pushers[j] != address else { continue }
             let takers = partners.indices.filter { $0 != i && partners[$0].pushMask & bit != 0 }.count
             guard takers < perSubstream else { continue }
             accepted |= bit
