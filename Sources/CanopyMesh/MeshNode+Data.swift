@@ -177,7 +177,11 @@ extension MeshNode {
     }
 
     /// The source: keep the chunk, push it to a few partners (those that can forward it
-    /// first, in rotation so the load spreads), and let the others learn of it.
+    /// first, in rotation so the load spreads), and let the others learn of it. A push
+    /// that would still wait for the link when the next chunk comes is not sent: the
+    /// source's link would fall ever further behind the stream, and a driver that paces
+    /// the real link drops what waits too long (on loopback, 12% of a 256 kbit/s source's
+    /// datagrams when pushes could wait `maxQueue`).
     mutating func publish(_ chunk: Chunk, now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         guard delivered.insert(chunk.sequence) else { return }
         hold(chunk, now: now)
@@ -189,7 +193,7 @@ extension MeshNode {
         let order = live.filter { partners[$0].spareKbps > 0 } + live.filter { partners[$0].spareKbps == 0 }
         for i in order.prefix(config.sourcePush) {
             let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil))
-            guard upload.canServe(bytes: UploadBudget.wireBytes(message), now: now, maxQueue: config.maxQueue) else { break }
+            guard upload.canServe(bytes: UploadBudget.wireBytes(message), now: now, maxQueue: chunkDuration) else { break }
             send(message, to: partners[i].address, now: now, effects: &effects)
             partners[i].holdings.slide(inserting: chunk.sequence, capacity: holdingsCapacity)
         }

@@ -194,6 +194,24 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertNotEqual(pushed[0], pushed[1], "rotation spreads the load")
     }
 
+    func testTheSourcePushesOnlyWhatItsLinkSendsWithinOneChunkDuration() {
+        var config = MeshConfig()
+        config.sourcePush = 3
+        // A 1.6 kB chunk takes about 85 ms at 160 kbit/s: two copies fit in a 200 ms chunk
+        // duration, a third would still be queued when the next chunk comes.
+        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 160, config: config))
+        h.run(.command(.join(bootstrap: nil)))
+        for index in 1...5 { h.receive(.partnerRequest(MeshFixtures.status(spare: 100, held: [])), from: index) }
+        var pushed: [Int] = []
+        for s in UInt32(0)..<6 {
+            h.advance(.seconds(0.2))
+            let sent = h.run(.command(.publish(MeshFixtures.chunk(s))))
+            pushed.append(sent.meshSends.filter { if case .data = $0.0 { true } else { false } }.count)
+            XCTAssertLessThanOrEqual(h.node.upload.backlog(now: h.now), .seconds(0.2), "chunk \(s) left a push queued past the next chunk")
+        }
+        XCTAssertEqual(pushed, [2, 2, 2, 2, 2, 2])
+    }
+
     func testTwoNodesWithoutUploadDoNotPartner() {
         var h = Harness.peer(upload: 0, partners: [])
         guard case .partnerRefuse = h.receive(.partnerRequest(MeshFixtures.status(spare: 0, held: [])), from: 5).meshSends.last?.0 else {

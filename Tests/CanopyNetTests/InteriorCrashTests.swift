@@ -47,7 +47,7 @@ final class InteriorCrashTests: XCTestCase {
         let started = Date()
         let run = try await StreamProcesses.launch(binary, in: directory,
                                                    source: ["--mode", "\(mode)", "--scheduler", "\(scheduler)",
-                                                            "--tone", "440", "--seconds", String(Self.streamSeconds)],
+                                                            "--tone", "440", "--seconds", String(Self.streamSeconds)] + sourceUpload(mode),
                                                    listeners: Self.listeners, listenerSeconds: Self.streamSeconds + 20)
         addTeardownBlock { run.killAll() }
         let everyone = Array(0..<Self.listeners)
@@ -113,6 +113,13 @@ final class InteriorCrashTests: XCTestCase {
             XCTAssertGreaterThan(newObservations, 0, "no survivor saw \(childObserves): the victim was nobody's parent")
         }
         print(String(format: "%@: the run took %.1f s", label, Date().timeIntervalSince(started)))
+    }
+
+    /// A mesh source with upload to spare feeds every listener itself and nobody forwards, so
+    /// there would be no supplier to kill. 256 kbit/s carries about two copies of the 64 kbit/s
+    /// stream in 20 ms chunks: the listeners must pass on the rest.
+    private func sourceUpload(_ mode: StreamMode) -> [String] {
+        mode == .mesh ? ["--upload-kbps", "256"] : []
     }
 
     /// Polls `condition` every 100 ms until it holds or `seconds` passed.
