@@ -49,9 +49,10 @@ public struct MeshConfig: Sendable, Equatable {
     /// 0.989 to 0.994 (DONet) and 0.986 to 0.993 (Chainsaw), duplicates 0.2–0.3%.
     public var requestTimeout: TimeSpan = .seconds(1)
     /// The source pushes each new chunk to this many partners (fewer when its link would
-    /// still be busy with them when the next chunk comes). More pushes barely shorten delays (measured at 1,000 nodes: 3 → 8 moved
-    /// continuity@5s by 0.02) but cost duplicates: the last push leaves so late that its
-    /// receiver has already asked a partner for the chunk.
+    /// still be busy with them when the next chunk comes). More pushes barely shorten
+    /// delays (measured at 1,000 nodes: 3 → 8 moved continuity@5s by 0.02) but cost
+    /// duplicates: the last push leaves so late that its receiver has already asked a
+    /// partner for the chunk.
     public var sourcePush = 3
     /// A supplier refuses a request that would wait longer than this behind the queued work
     /// that goes before it (see `MeshNode.serve`). Long, because the queue is served by
