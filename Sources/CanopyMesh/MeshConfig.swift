@@ -36,10 +36,10 @@ public struct MeshConfig: Sendable, Equatable {
     /// scheduler's deadline when it picks a supplier. Until then it asks the supplier with
     /// the most spare upload that can still make it; after, the one that would send it
     /// soonest, counting what we already asked it for. Shorter than the mesh's median
-    /// delay, so most pulls take the second rule. 3 s → 1.5 s took continuity at 5 s from
-    /// 0.9820 to 0.9828 on scenarios/mesh-donet-10k.json with 12 partners and from 0.9886
-    /// to 0.9901 with 13; at 1,000 nodes (mesh-donet-1k.json, seeds 7 and 8) from 0.99866
-    /// and 0.99380 to 0.99897 and 0.99477.
+    /// delay, so most pulls take the second rule. 3 s → 1.5 s took continuity at 5 s on
+    /// scenarios/mesh-donet-10k.json from 0.9820 to 0.9828 with 12 partners and 750 ms
+    /// maps, and from 0.9886 to 0.9901 with 13 partners and 800 ms maps; at 1,000 nodes
+    /// (mesh-donet-1k.json, seeds 7 and 8) from 0.99866 and 0.99380 to 0.99897 and 0.99477.
     public var deadline: TimeSpan = .seconds(1.5)
     /// DONet: new buffer-map information is gathered this long before scheduling, so one
     /// request names several chunks. Short: it is paid on every hop (20 ms instead of
