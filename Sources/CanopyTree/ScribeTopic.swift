@@ -7,9 +7,11 @@ public struct TreeChild: Sendable, Hashable {
     var lastHeard: Instant
     /// Last time anything (data or heartbeat) went to it, to know when a heartbeat is due.
     var lastSent: Instant
-    /// The child has children of its own here: it is served first, because its delay
-    /// adds to a whole subtree's.
-    public var forwards: Bool
+    /// How many nodes hang below it here (at most 255), as its join or last refresh said.
+    /// Children with more are served first: a child's delay adds to everyone below it.
+    public var load: Int
+    /// The child has children of its own here.
+    public var forwards: Bool { load > 0 }
     /// Child slots it advertised as free (push-down hands joiners to those with room).
     var spare: Int
     /// The newest chunk this node held when it adopted the child: later ones went to it
@@ -76,6 +78,10 @@ public struct ScribeTopic: Sendable {
     public var isAttached: Bool { isTop || parent != nil }
     /// Edges from the top of the tree: the source has depth 0.
     public var depth: Int { path.count }
+
+    /// Nodes below this one here, by its children's last word: what its own parent should
+    /// know to serve it in the right order.
+    var descendants: Int { children.reduce(0) { $0 + 1 + $1.load } }
 
     func childIndex(_ id: NodeID) -> Int? { children.firstIndex { $0.ref.id == id } }
     func hasChild(_ id: NodeID) -> Bool { childIndex(id) != nil }

@@ -56,17 +56,16 @@ extension SplitStream {
         return behind * Int64(info.chunkMicros) > max(config.parentTimeout, stripeSilence).micros
     }
 
-    /// Sends a chunk to the stripe's children, those that forward first: each send waits
-    /// its turn in the upload queue, and a forwarding child's delay adds to its whole subtree.
+    /// Sends a chunk to the stripe's children, those with the most nodes below them first: each send waits its turn in the upload queue, and a child's delay adds to
+    /// everyone below it.
     mutating func forward(_ chunk: Chunk, stripe: Int, _ kbr: inout KBRContext) {
         remember(chunk, stripe: stripe)
         guard !trees[stripe].children.isEmpty else { return }
         let message = Message.stream(.chunk(chunk))
-        for pass in [true, false] {
-            for c in trees[stripe].children.indices where trees[stripe].children[c].forwards == pass {
-                trees[stripe].children[c].lastSent = kbr.now
-                send(message, to: trees[stripe].children[c].ref, &kbr)
-            }
+        let children = trees[stripe].children
+        for c in children.indices.sorted(by: { (children[$0].load, $1) > (children[$1].load, $0) }) {
+            trees[stripe].children[c].lastSent = kbr.now
+            send(message, to: children[c].ref, &kbr)
         }
     }
 

@@ -52,7 +52,7 @@ extension SplitStream {
     /// Our join for tree `i`, saying what we could take on and what hangs below us.
     func joinRequest(_ i: Int, _ kbr: KBRContext) -> TreeJoin {
         TreeJoin(topic: trees[i].id, joiner: kbr.local, budget: config.pushDownBudget,
-                 spare: UInt16(min(spareSlots, Int(UInt16.max))), children: UInt8(min(trees[i].children.count, 255)))
+                 spare: UInt16(min(spareSlots, Int(UInt16.max))), children: UInt8(min(trees[i].descendants, 255)))
     }
 
     func isInTree(_ i: Int) -> Bool {
@@ -83,7 +83,7 @@ extension SplitStream {
         let own = isOwn(i, kbr)
         let able = mayTake(i, join.joiner, kbr)
         if able && (hasRoom(kbr) || sourceMakesRoom(joinerForwards: join.children > 0, &kbr)) {
-            addChild(i, join.joiner, spare: Int(join.spare), forwards: join.children > 0, &kbr)
+            addChild(i, join.joiner, spare: Int(join.spare), load: Int(join.children), &kbr)
             return .stop
         }
         // A full source hands the joiner down to the top of the stripe with room (SplitStream's
@@ -148,7 +148,7 @@ extension SplitStream {
         if arrival == .routed && (bound == 0 || isSource) && !isInTree(i) { return .proceed }
         if !trees[i].hasChild(join.joiner.id) {
             trees[i].children.append(TreeChild(ref: join.joiner, lastHeard: kbr.now, lastSent: kbr.now,
-                                               forwards: false, spare: 0, since: kbr.now))
+                                               load: 0, spare: 0, since: kbr.now))
         }
         send(.tree(.accept(topic: join.topic, path: [])), to: join.joiner, &kbr)
         if !trees[i].isAttached && trees[i].pending == nil {
@@ -175,10 +175,10 @@ extension SplitStream {
         return false
     }
 
-    /// `forwards`: what the join said (it brings a subtree), until the child's refreshes say
+    /// `load`: what the join said (the children it brings), until the child's refreshes say
     /// otherwise — a new forwarder taken for a leaf could be evicted with its whole subtree.
-    mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, forwards: Bool = false, _ kbr: inout KBRContext) {
-        trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, forwards: forwards,
+    mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, load: Int = 0, _ kbr: inout KBRContext) {
+        trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, load: load,
                                            spare: spare, adoptedAfter: recent[i].last?.sequence, since: kbr.now))
         send(.tree(.accept(topic: trees[i].id, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
         updateSpareMembership(&kbr)
@@ -209,7 +209,7 @@ extension SplitStream {
         if victim.id != join.joiner.id {
             trees[i].children.removeAll { $0.ref.id == victim.id }
             send(.tree(.reject(topic: topic, handedDown: true)), to: victim, &kbr)
-            addChild(i, join.joiner, spare: Int(join.spare), forwards: join.children > 0, &kbr)
+            addChild(i, join.joiner, spare: Int(join.spare), load: Int(join.children), &kbr)
         }
         let onward = swapOnly ? config.pushDownBudget : join.budget - 1
         send(.tree(.join(TreeJoin(topic: topic, joiner: victim, budget: onward, spare: victimSpare,

@@ -96,7 +96,7 @@ extension SplitStream {
         var byParent: [NodeID: (ref: NodeRef, loads: [TreeTopicLoad])] = [:]
         for tree in trees {
             guard let parent = tree.parent else { continue }
-            let load = TreeTopicLoad(topic: tree.id, children: UInt8(min(tree.children.count, 255)))
+            let load = TreeTopicLoad(topic: tree.id, children: UInt8(min(tree.descendants, 255)))
             byParent[parent.id, default: (parent, [])].loads.append(load)
         }
         let spare = UInt16(min(spareSlots, Int(UInt16.max)))
@@ -137,14 +137,14 @@ extension SplitStream {
             guard let i = index(of: load.topic) else { continue }
             if let c = trees[i].childIndex(child.id) {
                 trees[i].children[c].lastHeard = kbr.now
-                trees[i].children[c].forwards = load.children > 0
+                trees[i].children[c].load = Int(load.children)
                 trees[i].children[c].spare = Int(refresh.spare)
             } else if trees[i].stripe != nil, trees[i].isAttached, hasRoom(kbr),
                       !trees[i].path.contains(child.id) {
                 // Dropped as silent (its refreshes were late), yet it still counts on us: take
                 // it back rather than send it through a whole new join.
                 trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now,
-                                                   forwards: load.children > 0, spare: Int(refresh.spare),
+                                                   load: Int(load.children), spare: Int(refresh.spare),
                                                    adoptedAfter: recent[i].last?.sequence, since: kbr.now))
                 send(.tree(.accept(topic: load.topic, path: trees[i].pathForChildren(self: kbr.local.id))), to: child, &kbr)
                 updateSpareMembership(&kbr)

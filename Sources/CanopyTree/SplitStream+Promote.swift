@@ -39,7 +39,7 @@ extension SplitStream {
         guard let i = index(of: ask.topic), trees[i].stripe != nil, !isSource, ask.joiner.id != kbr.local.id else { return }
         if !trees[i].hasChild(ask.joiner.id) && mayTake(i, ask.joiner, kbr) {
             if hasRoom(kbr) {
-                addChild(i, ask.joiner, spare: Int(ask.spare), forwards: ask.children > 0, &kbr)
+                addChild(i, ask.joiner, spare: Int(ask.spare), load: Int(ask.children), &kbr)
                 return
             }
             if pushDown(i, ask, swapOnly: true, &kbr) { return }

@@ -2,6 +2,7 @@ import XCTest
 @testable import CanopyTree
 import CanopyCore
 import CanopyPastry
+import NIOCore
 
 /// The load-aware parts of SplitStream, one node at a time: refusing children while the
 /// queue is long, re-joining a starving stripe (but not before the stream arrived), keeping
@@ -118,6 +119,41 @@ final class SplitStreamLoadTests: SplitStreamNodeTestCase {
             upcall(&source, as: self.source, at: now) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
         }
         XCTAssertEqual(Set(source.trees[0].children.map(\.ref.id)), [forwarder.id, next.id], "the leaf made room")
+    }
+
+    /// A chunk goes first to the child with the most nodes below it, leaves last: each send
+    /// waits its turn in the upload queue, and a child's delay is its whole subtree's.
+    func testAChunkGoesToTheBiggestSubtreeFirst() {
+        var source = SplitStream(uploadKbps: 2000, info: info, isSource: true, modeledVerification: true)
+        let topic = source.topics!.stripes[0]
+        let leaf = peer(0x0100_0000_0000_0000, 5)
+        let small = peer(0x0200_0000_0000_0000, 6)
+        let big = peer(0x0300_0000_0000_0000, 7)
+        for (joiner, children) in [(leaf, UInt8(0)), (small, 2), (big, 9)] {
+            let join = TreeJoin(topic: topic, joiner: joiner, budget: 0, spare: 0, children: children)
+            upcall(&source, as: self.source) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
+        }
+        let first = Chunk(streamID: info.streamID, sequence: 0, generatedAt: start.micros,
+                          payload: ByteBuffer(repeating: 0, count: 160), signature: ByteBuffer(repeating: 0, count: 64))
+        let effects = upcall(&source, as: self.source) { app, kbr in app.command(.publish(first), kbr: &kbr) }
+        let order = effects.compactMap { if case .send(.stream(.chunk), let address) = $0 { address } else { nil } }
+        XCTAssertEqual(order, [big.address, small.address, leaf.address])
+    }
+
+    /// A node counts everyone below it, not just its children: each child counts itself and
+    /// what it said hangs below it. That count is what its parent orders its sends by.
+    func testANodeCountsEveryNodeBelowIt() {
+        let forwarder = peer(0x0400_0000_0000_0000, 4)
+        var app = attached(as: forwarder)
+        let topic = app.topics!.stripes[0]
+        for (joiner, below) in [(peer(0x0500_0000_0000_0000, 5), UInt8(3)), (peer(0x0600_0000_0000_0000, 6), 0)] {
+            let join = TreeJoin(topic: topic, joiner: joiner, budget: 0, spare: 0, children: below)
+            upcall(&app, as: forwarder) { $0.receive(.tree(.join(join)), from: joiner, kbr: &$1) }
+        }
+        XCTAssertEqual(app.trees[0].children.count, 2)
+        XCTAssertEqual(app.trees[0].descendants, 5)
+        let kbr = KBRContext(testingAs: forwarder, leafSet: [], now: start, uploadKbps: app.modeledUploadKbps, queuedBytes: 0)
+        XCTAssertEqual(app.joinRequest(0, kbr).children, 5, "what it tells a new parent")
     }
 
     /// A walk over the spare-capacity group that this node cannot serve goes on to the next

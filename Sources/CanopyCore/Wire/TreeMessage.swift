@@ -12,8 +12,9 @@ public struct TreeJoin: Hashable, Sendable {
     /// Child slots the joiner has free (its advertised capacity): a parent never hands a
     /// later joiner down to a child that cannot forward.
     public var spare: UInt16
-    /// Children the joiner already has in this topic: a joiner that brings a subtree
-    /// (a repairing forwarder, a stripe's root) outranks a leaf for a full parent's slot.
+    /// Nodes already below the joiner in this topic (at most 255): a joiner that brings a
+    /// subtree (a repairing forwarder, a stripe's root) outranks a leaf for a full parent's
+    /// slot, and a parent sends to its biggest subtrees first.
     public var children: UInt8
 
     public init(topic: NodeID, joiner: NodeRef, budget: UInt8, spare: UInt16, children: UInt8) {
@@ -35,8 +36,8 @@ public struct TreeJoin: Hashable, Sendable {
     }
 }
 
-/// One topic in a child's refresh: how many children the sender itself has there, so a
-/// parent can serve its forwarding children before its leaves.
+/// One topic in a child's refresh: how many nodes hang below the sender there (at most
+/// 255), so a parent can send to its biggest subtrees first and to its leaves last.
 public struct TreeTopicLoad: Hashable, Sendable {
     public var topic: NodeID
     public var children: UInt8
