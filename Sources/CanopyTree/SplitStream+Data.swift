@@ -56,16 +56,21 @@ extension SplitStream {
         return behind * Int64(info.chunkMicros) > max(config.parentTimeout, stripeSilence).micros
     }
 
-    /// Sends a chunk to the stripe's children, those with the most nodes below them first: each send waits its turn in the upload queue, and a child's delay adds to
-    /// everyone below it.
+    /// Sends a chunk to the stripe's children, those with the most nodes below them first
+    /// (ties in the order they came): each send waits its turn in the upload queue, and a
+    /// child's delay adds to everyone below it.
     mutating func forward(_ chunk: Chunk, stripe: Int, _ kbr: inout KBRContext) {
         remember(chunk, stripe: stripe)
         guard !trees[stripe].children.isEmpty else { return }
         let message = Message.stream(.chunk(chunk))
-        let children = trees[stripe].children
-        for c in children.indices.sorted(by: { (children[$0].load, $1) > (children[$1].load, $0) }) {
+        // Only the order is built, from the loads in place: copying the children here made
+        // their first `lastSent` write copy the whole array, on every chunk.
+        let order = trees[stripe].children.indices.sorted {
+            (trees[stripe].children[$0].load, $1) > (trees[stripe].children[$1].load, $0)
+        }
+        for c in order {
             trees[stripe].children[c].lastSent = kbr.now
-            send(message, to: children[c].ref, &kbr)
+            send(message, to: trees[stripe].children[c].ref, &kbr)
         }
     }
 

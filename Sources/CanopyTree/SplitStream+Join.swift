@@ -175,8 +175,8 @@ extension SplitStream {
         return false
     }
 
-    /// `load`: what the join said (the children it brings), until the child's refreshes say
-    /// otherwise — a new forwarder taken for a leaf could be evicted with its whole subtree.
+    /// `load`: what the join said (the nodes it brings below it), until the child's refreshes
+    /// say otherwise — a new forwarder taken for a leaf could be evicted with its whole subtree.
     mutating func addChild(_ i: Int, _ child: NodeRef, spare: Int, load: Int = 0, _ kbr: inout KBRContext) {
         trees[i].children.append(TreeChild(ref: child, lastHeard: kbr.now, lastSent: kbr.now, load: load,
                                            spare: spare, adoptedAfter: recent[i].last?.sequence, since: kbr.now))
