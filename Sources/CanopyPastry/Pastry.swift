@@ -178,6 +178,10 @@ public struct Pastry: Sendable {
     /// wait is skipped, so the queue drains instead of growing.
     func isSwamped(_ now: Instant) -> Bool { (meter?.backlog(at: now) ?? .zero) > settings.swampedBacklog }
 
+    /// True while our queue is so long that routed messages are left to other routes
+    /// (`PastrySettings.drowningBacklog`).
+    func isDrowning(_ now: Instant) -> Bool { (meter?.backlog(at: now) ?? .zero) > settings.drowningBacklog }
+
     func isDead(_ id: NodeID, now: Instant) -> Bool {
         guard let until = dead[id] else { return false }
         return until > now

@@ -64,8 +64,9 @@ public struct PastryNode<App: KBRApplication>: ProtocolCore, Sendable {
 
     private mutating func receiveRoute(_ envelope: RouteEnvelope, from sender: NodeRef, now: Instant,
                                        rng: inout SeededRNG, effects: inout Effects) {
-        // Not yet joined: stay silent, so the sender's ack times out and it routes around us.
-        guard pastry.isJoined else { return }
+        // Not yet joined, or drowning in our own upload queue: stay silent, so the sender's
+        // ack times out and it routes around us.
+        guard pastry.isJoined, !pastry.isDrowning(now) else { return }
         switch envelope.payload {
         case .pastry(.join), .pastry(.lookup): break
         case .pastry: return // no other Pastry message travels inside a route

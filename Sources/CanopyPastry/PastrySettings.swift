@@ -50,6 +50,21 @@ public struct PastrySettings: Sendable, Hashable {
     /// 0.715 at 250 ms (0.73–0.75 at 500 ms and 1 s).
     public var swampedBacklog = TimeSpan.milliseconds(Int64(250))
 
+    /// A node whose own upload queue is longer than this stays silent to routed messages
+    /// (no ack, no relay, no delivery), as a node still joining does: an ack queued behind
+    /// that much would leave after any previous hop's ack timeout, so that hop routes around
+    /// us anyway, and relaying too would only add a copy that arrives seconds late and load a
+    /// queue that must drain. The nodes it catches are thin links (a node without upload
+    /// still has 32 kbit/s for control) that joined early: every later joiner's table and
+    /// route holds them, and a Scribe root among them hands each tree join on. On
+    /// scenarios/tree-1k-crash.json (seed 9) such nodes built queues of 10–13 s while the
+    /// forest formed; joins routed through them waited there, 8 listeners were first fed 5–9 s
+    /// after the stream started, and 3 of the swamped nodes went without stripes for seconds.
+    /// Over seeds 7–18, survivors playing without a gap at 5 s went from 0.9867–1.0 (mean
+    /// 0.9961) to 0.98999–1.0 (mean 0.9982). At 1 s seeds 11 and 13 fell to 0.979 and 0.968,
+    /// with their gaps after the crash, not at the start.
+    public var drowningBacklog = TimeSpan.seconds(2)
+
     public init() {}
 
     public var base: DigitBase { DigitBase(bits: digitBits) }

@@ -330,6 +330,23 @@ final class PastryNodeTests: XCTestCase {
                       "liveness is answered, without the leaf set")
     }
 
+    /// A node whose queue would hold an ack past any sender's timeout stays silent to routes,
+    /// so the previous hop goes round it at once instead of a copy leaving here seconds later;
+    /// once the queue has drained it relays again.
+    func testADrowningNodeLeavesRoutedMessagesToOtherRoutes() {
+        var h = joinedNode(app: QueueingApp(kbps: 8, replies: 5)) // ~10 s of queue at 1 kB/s
+        h.now = h.now + .seconds(20)
+        _ = h.handle(.received(.stream(.infoRequest), from: PeerAddress(simulatedNode: 50), sender: NodeID(high: 7, low: 99)))
+        XCTAssertGreaterThan(h.node.pastry.meter?.backlog(at: h.now) ?? .zero, PastrySettings().drowningBacklog)
+        let envelope = RouteEnvelope(seq: 5, key: NodeID(high: 1009, low: 0), origin: ref(1, 20), hops: 1,
+                                     payload: .pastry(.lookup(tag: 1, issuedAt: 0)))
+        XCTAssertTrue(sends(h.receive(.route(envelope), from: ref(1, 20))).isEmpty, "no ack, no relay")
+        h.now = h.now + .seconds(30)
+        let out = sends(h.receive(.route(envelope), from: ref(1, 20)))
+        XCTAssertTrue(out.contains { if case (.routeAck(5), 20) = $0 { true } else { false } })
+        XCTAssertTrue(out.contains { if case (.route, 4) = $0 { true } else { false } }, "relayed toward node 1010")
+    }
+
     /// Chasing a nearer node's row costs that node an answer: it comes out of the same
     /// proximity budget as the pings, so a young overlay's reshuffles do not flood anyone.
     func testTheRowOfANearerNodeIsAskedForOnlyWithinThePingBudget() {
