@@ -63,9 +63,11 @@ final class TreeSimTests: XCTestCase {
         let crash = #"[{"at_s": 15, "crash_fraction": 0.1}]"#
         let patched = try run(scenario(nodes: 300, seconds: 25, churn: crash))
         let unpatched = try run(scenario(nodes: 300, seconds: 25, churn: crash, patchChunks: 0))
-        // Measured when written: 1.0 with patches, 0.90 without.
+        // Measured when written: 1.0 with patches, 0.90 without, at 5 s. Since fills wait for
+        // a queue under 300 ms rather than 150 ms, both play without a gap at 5 s here; at 2 s,
+        // 0.67 of survivors do with patches and 0.28 without.
         XCTAssertGreaterThanOrEqual(number(patched, "gapless", "5"), 0.99, "issue 5's bar for survivors")
-        XCTAssertGreaterThan(number(patched, "gapless", "5"), number(unpatched, "gapless", "5"))
+        XCTAssertGreaterThan(number(patched, "gapless", "2"), number(unpatched, "gapless", "2"))
         XCTAssertGreaterThan(number(patched, "delivery_ratio"), number(unpatched, "delivery_ratio"))
     }
 
