@@ -334,7 +334,7 @@ final class PastryNodeTests: XCTestCase {
     /// so the previous hop goes round it at once instead of a copy leaving here seconds later;
     /// once the queue has drained it relays again.
     func testADrowningNodeLeavesRoutedMessagesToOtherRoutes() {
-        var h = joinedNode(app: QueueingApp(kbps: 8, replies: 5)) // ~10 s of queue at 1 kB/s
+        var h = joinedNode(app: QueueingApp(kbps: 8, replies: 5)) // seconds of queue at 1 kB/s
         h.now = h.now + .seconds(20)
         _ = h.handle(.received(.stream(.infoRequest), from: PeerAddress(simulatedNode: 50), sender: NodeID(high: 7, low: 99)))
         XCTAssertGreaterThan(h.node.pastry.meter?.backlog(at: h.now) ?? .zero, PastrySettings().drowningBacklog)
