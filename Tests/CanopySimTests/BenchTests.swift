@@ -64,6 +64,28 @@ final class BenchTests: XCTestCase {
         XCTAssertEqual(JSONValue.number(analysis.deliveryRatio), report["delivery_ratio"])
         guard case .array(let timeline)? = report["timeline"] else { return XCTFail("no timeline") }
         XCTAssertEqual(analysis.bucketContinuity.map { JSONValue.number($0) }, timeline.map { $0["continuity"] ?? .null })
+        for (b, bucket) in timeline.enumerated() {
+            for (index, key) in ["0.25", "0.5", "1", "2", "5"].enumerated() {
+                XCTAssertEqual(JSONValue.number(analysis.bucketContinuityByDelay[b][index]), bucket["continuity_by_delay"]?[key])
+            }
+            XCTAssertEqual(bucket["continuity_by_delay"]?["5"], bucket["continuity"], "the timeline's continuity is at the largest delay")
+        }
+    }
+
+    /// Per bucket as over the whole run, a longer playout delay never plays fewer chunks on
+    /// time, and in a run where chunks take a few hundred milliseconds some bucket shows it.
+    func testTimelineContinuityGrowsWithThePlayoutDelay() throws {
+        let scenario = try Scenario.parse(scenarioText(mode: "mesh", blocks: "\"mesh\": {\"scheduler\": \"donet\"},", crashAt: 18))
+        let (simulation, _) = try SimRunner.run(scenario)
+        let buckets = simulation.analyse(playoutDelaysSeconds: scenario.playoutDelaysSeconds).bucketContinuityByDelay
+        var spread = false
+        for row in buckets {
+            let values = row.compactMap { $0 }
+            guard values.count == row.count else { continue }
+            XCTAssertEqual(values, values.sorted(), "\(row)")
+            if values.first! < values.last! { spread = true }
+        }
+        XCTAssertTrue(spread, "a pull mesh plays fewer chunks at 0.25 s than at 5 s")
     }
 
     /// Direct delivery does not depend on peers: the survivors of a mass crash hear every

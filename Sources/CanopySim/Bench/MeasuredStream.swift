@@ -91,6 +91,7 @@ public struct MeasuredStream: PlayoutLedger {
                     ("t_s", .int(b * 10)),
                     ("live_nodes", .int(live[b])),
                     ("continuity", .number(analysis.bucketContinuity[b])),
+                    ("continuity_by_delay", perDelay(analysis.bucketContinuityByDelay[b])),
                     ("lookups", .int(0)),
                     ("lookups_correct_ratio", .null),
                 ])

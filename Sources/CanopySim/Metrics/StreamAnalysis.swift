@@ -13,8 +13,12 @@ struct StreamAnalysis {
     var d99p50: Double?, d99p90: Double?
     var startupP50: Double?, startupP90: Double?
     var deliveryRatio: Double?
+    /// Continuity per playout delay (in the scenario's order) for chunks generated in each
+    /// bucket: a figure that misses its target shows here whether it is the forest or mesh
+    /// forming, a failure, or the steady state.
+    var bucketContinuityByDelay: [[Double?]] = []
     /// Continuity at the largest playout delay for chunks generated in each bucket.
-    var bucketContinuity: [Double?] = []
+    var bucketContinuity: [Double?] { bucketContinuityByDelay.map { $0.last ?? nil } }
 }
 
 extension PlayoutLedger {
@@ -33,7 +37,8 @@ extension PlayoutLedger {
         }
         var due = [Int](repeating: 0, count: delaysMs.count), onTime = due
         var gaplessNodes = due, presentNodes = due
-        var bucketDue = [Int](repeating: 0, count: buckets), bucketOnTime = bucketDue
+        var bucketDue = [[Int]](repeating: [Int](repeating: 0, count: delaysMs.count), count: buckets)
+        var bucketOnTime = bucketDue
         var d99: [Double] = [], startup: [Double] = []
         var nodeDue = due, nodeOnTime = due, lastDue = [Int64](repeating: 0, count: delaysMs.count)
         var scratch: [UInt16] = []
@@ -52,8 +57,11 @@ extension PlayoutLedger {
                 let joinedAfter = max(0, joinTime[node] - start)
                 let startSequence = (joinedAfter + chunkMicros - 1) / chunkMicros
                 for j in delaysMs.indices { nodeDue[j] = Int(max(0, lastDue[j] - startSequence + 1)) }
-                if lastDue[last] >= startSequence {
-                    for sequence in startSequence...lastDue[last] { bucketDue[bucket(of: sequence)] += 1 }
+                if lastDue[0] >= startSequence {
+                    for sequence in startSequence...lastDue[0] {
+                        let b = bucket(of: sequence)
+                        for j in delaysMs.indices where sequence <= lastDue[j] { bucketDue[b][j] += 1 }
+                    }
                 }
                 if nodeDue[last] > 0 {
                     d99.append(.infinity)
@@ -65,16 +73,16 @@ extension PlayoutLedger {
                     for sequence in Int64(first)...lastDue[0] {
                         let delay = played[Int(sequence - Int64(first))]
                         let heard = delay != PlayoutLog.missing
+                        let b = bucket(of: sequence)
                         for j in delaysMs.indices where sequence <= lastDue[j] {
                             nodeDue[j] += 1
-                            if heard, Int64(delay) < delaysMs[j] { nodeOnTime[j] += 1 }
+                            bucketDue[b][j] += 1
+                            if heard, Int64(delay) < delaysMs[j] {
+                                nodeOnTime[j] += 1
+                                bucketOnTime[b][j] += 1
+                            }
                         }
-                        if sequence <= lastDue[last] {
-                            scratch.append(delay)
-                            let b = bucket(of: sequence)
-                            bucketDue[b] += 1
-                            if heard, Int64(delay) < delaysMs[last] { bucketOnTime[b] += 1 }
-                        }
+                        if sequence <= lastDue[last] { scratch.append(delay) }
                     }
                 }
                 startup.append(Double(playout.firstPlayedAt[node] - max(joinTime[node], start)) / 1000)
@@ -103,7 +111,9 @@ extension PlayoutLedger {
 
         result.continuity = delaysMs.indices.map { due[$0] > 0 ? Double(onTime[$0]) / Double(due[$0]) : nil }
         result.gapless = delaysMs.indices.map { presentNodes[$0] > 0 ? Double(gaplessNodes[$0]) / Double(presentNodes[$0]) : nil }
-        result.bucketContinuity = bucketDue.indices.map { bucketDue[$0] > 0 ? Double(bucketOnTime[$0]) / Double(bucketDue[$0]) : nil }
+        result.bucketContinuityByDelay = bucketDue.indices.map { b in
+            delaysMs.indices.map { bucketDue[b][$0] > 0 ? Double(bucketOnTime[b][$0]) / Double(bucketDue[b][$0]) : nil }
+        }
         d99.sort()
         startup.sort()
         result.d99p50 = percentile(d99, 0.5)

@@ -42,6 +42,7 @@ extension Simulation {
                     ("t_s", .int(b * 10)),
                     ("live_nodes", .int(live[b])),
                     ("continuity", .number(analysis?.bucketContinuity[b])),
+                    ("continuity_by_delay", perDelay(analysis?.bucketContinuityByDelay[b])),
                     ("lookups", .int(bucketLookups.count)),
                     ("lookups_correct_ratio", bucketLookups.count > 0
                         ? .number(Double(bucketLookups.correct) / Double(bucketLookups.count)) : .null),
