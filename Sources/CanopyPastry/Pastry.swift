@@ -176,11 +176,15 @@ public struct Pastry: Sendable {
 
     /// True while our own queue is long (`PastrySettings.swampedBacklog`): upkeep that can
     /// wait is skipped, so the queue drains instead of growing.
-    func isSwamped(_ now: Instant) -> Bool { (meter?.backlog(at: now) ?? .zero) > settings.swampedBacklog }
+    func isSwamped(_ now: Instant) -> Bool { backlog(now) > settings.swampedBacklog }
 
     /// True while our queue is so long that routed messages are left to other routes
     /// (`PastrySettings.drowningBacklog`).
-    func isDrowning(_ now: Instant) -> Bool { (meter?.backlog(at: now) ?? .zero) > settings.drowningBacklog }
+    func isDrowning(_ now: Instant) -> Bool { backlog(now) > settings.drowningBacklog }
+
+    /// How long a message sent now would wait in our upload queue (zero where the queue is
+    /// not modeled).
+    private func backlog(_ now: Instant) -> TimeSpan { meter?.backlog(at: now) ?? .zero }
 
     func isDead(_ id: NodeID, now: Instant) -> Bool {
         guard let until = dead[id] else { return false }
