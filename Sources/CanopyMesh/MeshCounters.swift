@@ -9,6 +9,8 @@ public struct MeshCounters: Sendable, Equatable {
     /// Chunks we served, and requests for chunks we refused (no capacity or not held).
     public var served = 0
     public var refusedByUs = 0
+    /// Of those served, overdue chunks sent ahead of the queue's order.
+    public var overdueServed = 0
     /// Chunks we sent unasked to partners subscribed to their substream, and how often we
     /// moved a substream to another pusher.
     public var pushed = 0

@@ -213,7 +213,7 @@ extension MeshNode {
         // never adds or removes partners.
         for i in partners.indices where partners[i].pushMask & bit != 0 && sequence >= partners[i].pushFrom[j]
             && partners[i].address != except && !partners[i].holdings.contains(sequence)
-            && partners[i].heardLately(now: now, config: config) {
+            && partners[i].heardLately(now: now, within: dataSilence) {
             counters.pushed += 1
             serve([sequence], to: partners[i].address, pushed: true, now: now, effects: &effects)
         }

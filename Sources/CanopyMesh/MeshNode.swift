@@ -49,6 +49,9 @@ public struct MeshNode: ProtocolCore {
     /// Hops from the source our chunks take (moving average; nil until the first chunk):
     /// the order substream pushes follow (see `MeshNode+Push`).
     var level: Double?
+    /// How old our chunks are when they reach us, seconds past the fastest delivery
+    /// (moving average): a request for a chunk much older than that is overdue.
+    var arrivalAge: Double?
     /// First chunk this node wants: set from the first edge it hears of.
     var playStart: UInt32?
     var requests: [UInt32: PendingRequest] = [:]
@@ -81,6 +84,8 @@ public struct MeshNode: ProtocolCore {
     /// link drains, so our own control messages never wait behind a long data queue.
     var serveQueue: [QueuedServe] = []
     var uploadTimerAt: Instant?
+    /// The last chunk sent was an overdue one taken out of order (see `overdueServe`).
+    var lastServeOverdue = false
     public internal(set) var counters = MeshCounters()
 
     static let tickTimer = TimerKey(kind: 0xC1)

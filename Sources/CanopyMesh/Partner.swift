@@ -62,8 +62,8 @@ struct Partner: Sendable {
     /// queued before it went) would only waste our upload. Not judged by its usual gaps: a
     /// partner that only takes from us may say nothing but keep-alives (on loopback, pushes
     /// withheld from such quiet subscribers cost Chainsaw listeners 12% of their chunks).
-    func heardLately(now: Instant, config: MeshConfig) -> Bool {
-        now - lastHeard <= config.suspectAfter
+    func heardLately(now: Instant, within silence: TimeSpan) -> Bool {
+        now - lastHeard <= silence
     }
 
     /// True once it is replaced: silent for as many of its usual gaps as make it suspect,

@@ -147,11 +147,11 @@ final class MeshNodeTests: XCTestCase {
         let (chatty, t) = partner(speakingEvery: .seconds(0.2))
         XCTAssertTrue(chatty.responsive(now: t + .seconds(0.9), config: config))
         XCTAssertFalse(chatty.responsive(now: t + .seconds(1.2), config: config), "silent for six of its usual gaps")
-        XCTAssertTrue(chatty.heardLately(now: t + .seconds(1.2), config: config), "still served: it may only be taking from us")
+        XCTAssertTrue(chatty.heardLately(now: t + .seconds(1.2), within: config.suspectAfter), "still served: it may only be taking from us")
         let (quiet, u) = partner(speakingEvery: config.keepalive)
         XCTAssertTrue(quiet.responsive(now: u + .seconds(2.5), config: config), "it only keeps alive")
         XCTAssertFalse(quiet.responsive(now: u + config.suspectAfter + .seconds(0.1), config: config))
-        XCTAssertFalse(quiet.heardLately(now: u + config.suspectAfter + .seconds(0.1), config: config))
+        XCTAssertFalse(quiet.heardLately(now: u + config.suspectAfter + .seconds(0.1), within: config.suspectAfter))
         XCTAssertFalse(chatty.gone(now: t + config.suspectAfter - .seconds(0.1), config: config), "not before its keep-alives are missed")
         XCTAssertTrue(chatty.gone(now: t + config.suspectAfter + .seconds(0.1), config: config), "a crashed chatty partner is replaced at once")
         XCTAssertFalse(quiet.gone(now: u + .seconds(5), config: config), "a lost keep-alive does not end a quiet partnership")
@@ -212,6 +212,35 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(pushed, [2, 2, 2, 2, 2, 2])
     }
 
+    /// The source hears from its partners every half second, others every 2 s, so it can
+    /// stop pushing into a crashed partner after 1.25 s instead of 3 s.
+    func testTheSourceIsKeptAliveMoreOftenAndStopsFeedingASilentPartnerSooner() {
+        var h = Harness.peer(partners: [(0, MeshFixtures.status(spare: 100, held: [], level: 0)),
+                                        (2, MeshFixtures.status(spare: 100, held: []))])
+        var keepalives = [0: 0, 2: 0]
+        for _ in 0..<8 {
+            h.advance(MeshNode.tickPeriod)
+            for (message, to) in h.run(.timer(MeshNode.tickTimer)).meshSends {
+                if case .status = message { keepalives[to, default: 0] += 1 }
+            }
+        }
+        XCTAssertEqual(keepalives[0], 8, "4 s: one every tick to the source")
+        XCTAssertEqual(keepalives[2], 2, "4 s: one every 2 s to anyone else")
+
+        var config = MeshConfig()
+        config.sourcePush = 3
+        var source = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 2_000, config: config))
+        source.run(.command(.join(bootstrap: nil)))
+        for index in 1...3 { source.receive(.partnerRequest(MeshFixtures.status(spare: 100, held: [])), from: index) }
+        source.advance(.seconds(1.3))
+        source.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 1)
+        source.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 3)
+        let pushed = source.run(.command(.publish(MeshFixtures.chunk(0)))).meshSends.compactMap {
+            if case .data = $0.0 { $0.1 } else { nil }
+        }
+        XCTAssertEqual(pushed.sorted(), [1, 3], "2 missed two keep-alives: most likely crashed")
+    }
+
     func testTwoNodesWithoutUploadDoNotPartner() {
         var h = Harness.peer(upload: 0, partners: [])
         guard case .partnerRefuse = h.receive(.partnerRequest(MeshFixtures.status(spare: 0, held: [])), from: 5).meshSends.last?.0 else {
@@ -238,6 +267,53 @@ final class MeshNodeTests: XCTestCase {
             sent = h.run(.timer(MeshNode.uploadTimer))
         }
         XCTAssertEqual(order, ["0→3", "8→3", "3→3", "1→2", "2→2"])
+    }
+
+    /// A chunk more than twice the deadline old goes out ahead of the queue's order, but
+    /// only every other send: fresh chunks for forwarding partners keep half the link.
+    func testAnOverdueChunkJumpsTheQueueEveryOtherSend() {
+        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 0, held: [])),
+                                        (3, MeshFixtures.status(spare: 100, held: []))])
+        // All arrive at once, chunk 29 as it is made, so chunk s is (29 − s) × 0.2 s old:
+        // 5 and 6 are over 4.5 s old, 20–29 under 2 s (the deadline is 1.5 s).
+        for s in UInt32(0)..<30 { h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 9) }
+        var sent = h.receive(.request([20, 25, 29]), from: 3)  // 29 leaves at once
+        sent += h.receive(.request([5, 6]), from: 2)
+        var order: [String] = []
+        for _ in 0..<10 {
+            order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { "\(c.sequence)→\($0.1)" } else { nil } }
+            guard let wake = sent.timer(MeshNode.uploadTimer) else { break }
+            h.now = wake
+            sent = h.run(.timer(MeshNode.uploadTimer))
+        }
+        XCTAssertEqual(order, ["29→3", "5→2", "25→3", "6→2", "20→3"],
+                       "without the rule: 29, 25, 20 to the forwarding partner, then 5 and 6")
+        XCTAssertEqual(h.node.counters.overdueServed, 2)
+    }
+
+    /// A chunk younger than ours usually are when they reach us is still spreading: an
+    /// overdue chunk does not go ahead of it.
+    func testAnOverdueChunkWaitsBehindAChunkStillSpreading() {
+        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 0, held: [])),
+                                        (3, MeshFixtures.status(spare: 100, held: []))])
+        let start = h.now
+        h.receive(.data(MeshFixtures.chunk(0), status: nil), from: 9)  // the fastest delivery
+        for s in UInt32(1)..<30 {  // the rest come 2 s slower: our chunks' usual age nears 2 s
+            h.now = start + .seconds(Double(s) * 0.2 + 2)
+            h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 9)
+        }
+        h.receive(.data(MeshFixtures.chunk(36), status: nil), from: 9)  // 0.6 s old: still spreading
+        var sent = h.receive(.request([29]), from: 3)  // leaves at once: the link is busy
+        sent += h.receive(.request([36]), from: 3)
+        sent += h.receive(.request([10]), from: 2)  // 5.8 s old: overdue
+        var order: [UInt32] = []
+        for _ in 0..<10 {
+            order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { c.sequence } else { nil } }
+            guard let wake = sent.timer(MeshNode.uploadTimer) else { break }
+            h.now = wake
+            sent = h.run(.timer(MeshNode.uploadTimer))
+        }
+        XCTAssertEqual(order, [29, 36, 10], "without the guard: 29, 10, 36")
     }
 
     func testWorkPushedBackPastTheAskersPatienceIsRefused() {

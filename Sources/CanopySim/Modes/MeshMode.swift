@@ -48,6 +48,7 @@ public final class MeshMode: SimMode {
                 ("timed_out", .int(total(\.timedOut))),
                 ("served", .int(total(\.served))),
                 ("refused_by_suppliers", .int(total(\.refusedByUs))),
+                ("overdue_served", .int(total(\.overdueServed))),
                 ("partners_refined", .int(total(\.refined))),
                 ("partners_silent", .int(total(\.silent))),
                 ("pushed", .int(total(\.pushed))),
