@@ -66,6 +66,13 @@ public struct MeshConfig: Sendable, Equatable {
     /// back past the asker's patience is refused then (`MeshNode.staleServe`), so a
     /// request is refused early only when even its own class cannot be served in time.
     public var maxQueue: TimeSpan = .seconds(4)
+    /// Lets a supplier send an overdue chunk ahead of its queue every other send (see
+    /// `MeshNode.overdueServe`). Off by default: a chunk is overdue at twice `deadline`,
+    /// which suits listeners that play seconds behind, as in the simulator's scenarios (5 s).
+    /// On loopback, where listeners play 0.5–1.5 s behind, the chunks it promotes can no
+    /// longer be played: in two full `tools/test` runs the survivors of a killed DONet
+    /// supplier in `InteriorCrashTests` kept only 0.87–0.90 of their chunks.
+    public var overdueRescue = false
     /// How often the slowest supplier partner is dropped for a fresh one (0 turns it off).
     public var refinePeriod: TimeSpan = .seconds(30)
     /// Substream push, the hybrid of the deployed Coolstreaming: the earliest partner (by

@@ -128,33 +128,38 @@ extension MeshNode {
         }
     }
 
-    /// Where in the serve queue the request for the oldest chunk sits, if that chunk is
-    /// overdue and may leave ahead of the queue's order. Overdue: older, by our estimate of
-    /// its generation time, than twice the deadline (`MeshConfig.deadline`) and than the
-    /// age at which our own chunks reach us plus the deadline. Such a chunk kept missing
-    /// its suppliers (each refusal or timeout costs the asker most of a second), and in the
-    /// queue's order (fresh chunks first) it would wait until the playout passed it. It
-    /// never goes twice in a row, nor ahead of a chunk still spreading (one younger than our
-    /// chunks usually are when they reach us), so those keep the link.
+    /// Where in the serve queue the request for the oldest overdue chunk sits, if one may
+    /// leave ahead of the queue's order. Overdue: older, by our estimate of its generation
+    /// time, than twice the deadline (`MeshConfig.deadline`) and than the age at which our
+    /// own chunks reach us plus the deadline. Such a chunk kept missing its suppliers (each
+    /// refusal or timeout costs the asker most of a second), and in the queue's order (fresh
+    /// chunks first) it would wait until the playout passed it. It never goes twice in a
+    /// row, nor ahead of a chunk still spreading (one younger than our chunks usually are
+    /// when they reach us), so those keep the link; and a chunk more than one deadline past
+    /// overdue is past saving and keeps its place.
     ///
     /// Measured on scenarios/mesh-{chainsaw,donet}-1k.json: continuity at 5 s 0.99602 →
-    /// 0.99831 and 0.99477 → 0.99836 (seed 8), 0.99806 → 0.99923 and 0.99897 → 0.99975
-    /// (seed 7); nodes without a gap at 5 s 0.730 → 0.855 and 0.299 → 0.737 (seed 8). On
-    /// scenarios/mesh-donet-10k.json (seed 8) each guard matters: chunks there usually
-    /// arrive 3.3 s after they are made, so with twice the deadline alone most requests were
-    /// overdue, the fresh chunks fell late in turn and continuity went from 0.9800 to 0.9613
-    /// (0.9715 with the age guard, 0.9801 with both).
+    /// 0.99834 and 0.99477 → 0.99837 (seed 8), 0.99806 → 0.99929 and 0.99897 → 0.99980
+    /// (seed 7); nodes without a gap at 5 s 0.730 → 0.858 and 0.299 → 0.723 (seed 8), 0.832 →
+    /// 0.925 and 0.861 → 0.959 (seed 7). On scenarios/mesh-donet-10k.json (seed 8) the
+    /// spreading guard matters: chunks there usually arrive 3.3 s after they are made, so
+    /// with twice the deadline alone most requests were overdue, the fresh chunks fell late
+    /// in turn and continuity went from 0.9800 to 0.9613 (0.9715 with the age guard, 0.9801
+    /// with both). The upper bound matters with `MeshConfig`'s defaults (an 8 s window):
+    /// without it, on `canopy bench push-vs-pull --churn mass`, DONet and Chainsaw played
+    /// 0.9965 and 0.9966 at 5 s, with it 0.9974 and 0.9985 (0.9977 and 0.9972 with the rule
+    /// off). Off unless `MeshConfig.overdueRescue` is set.
     private func overdueServe(now: Instant) -> Int? {
-        guard !lastServeOverdue, let usual = arrivalAge ?? (isSource ? 0 : nil) else { return nil }
+        guard config.overdueRescue, !lastServeOverdue, let usual = arrivalAge ?? (isSource ? 0 : nil) else { return nil }
         let age = { (sequence: UInt32) in self.generated(sequence).map { (now - $0).seconds } }
         if serveQueue[0].pushed || (age(serveQueue[0].sequence) ?? 0) < usual { return nil }
-        var oldest: Int?
+        let overdue = max(2 * config.deadline.seconds, usual + config.deadline.seconds)
+        var oldest: (index: Int, age: Double)?
         for k in serveQueue.indices where !serveQueue[k].pushed {
-            if oldest.map({ serveQueue[k].sequence < serveQueue[$0].sequence }) ?? true { oldest = k }
+            guard let a = age(serveQueue[k].sequence), a <= overdue + config.deadline.seconds else { continue }
+            if a > oldest?.age ?? overdue { oldest = (k, a) }
         }
-        guard let oldest, let oldestAge = age(serveQueue[oldest].sequence),
-              oldestAge > max(2 * config.deadline.seconds, usual + config.deadline.seconds) else { return nil }
-        return oldest
+        return oldest?.index
     }
 
     /// How long an accepted request may wait in the serve queue: the asker's timeout less

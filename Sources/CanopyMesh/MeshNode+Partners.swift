@@ -265,7 +265,8 @@ extension MeshNode {
     /// source lacks, so it sends it no maps), and until then it keeps pushing fresh chunks
     /// into it; when half the nodes crash at once, a chunk whose pushes all went to crashed
     /// partners reaches almost none of the survivors in time. With the overdue rule
-    /// (`overdueServe`), on scenarios/mesh-{donet,chainsaw}-massfail.json, seeds 7 / 8:
+    /// (`overdueServe`, before its upper age bound), on
+    /// scenarios/mesh-{donet,chainsaw}-massfail.json, seeds 7 / 8:
     /// continuity at 5 s 0.9835 / 0.9875 → 0.9938 / 0.9937 (DONet) and 0.9915 / 0.9929 →
     /// 0.9949 / 0.9934 (Chainsaw); survivors without a gap 0.010 / 0.004 → 0.142 / 0.222
     /// and 0.046 / 0.267 → 0.361 / 0.156. The source's few partners add a message a second.

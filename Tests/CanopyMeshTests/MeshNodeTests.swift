@@ -269,16 +269,23 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(order, ["0→3", "8→3", "3→3", "1→2", "2→2"])
     }
 
+    private var rescuing: MeshConfig {
+        var config = MeshConfig()
+        config.overdueRescue = true
+        return config
+    }
+
     /// A chunk more than twice the deadline old goes out ahead of the queue's order, but
-    /// only every other send: fresh chunks for forwarding partners keep half the link.
+    /// only every other send: fresh chunks for forwarding partners keep half the link. One
+    /// older still (by more than another deadline) is past saving and keeps its place.
     func testAnOverdueChunkJumpsTheQueueEveryOtherSend() {
-        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 0, held: [])),
+        var h = Harness.peer(config: rescuing, partners: [(2, MeshFixtures.status(spare: 0, held: [])),
                                         (3, MeshFixtures.status(spare: 100, held: []))])
         // All arrive at once, chunk 29 as it is made, so chunk s is (29 − s) × 0.2 s old:
-        // 5 and 6 are over 4.5 s old, 20–29 under 2 s (the deadline is 1.5 s).
+        // 10 and 11 are 3.6–3.8 s old, 2 is 5.4 s old, 20–29 under 2 s (the deadline is 1.5 s).
         for s in UInt32(0)..<30 { h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 9) }
         var sent = h.receive(.request([20, 25, 29]), from: 3)  // 29 leaves at once
-        sent += h.receive(.request([5, 6]), from: 2)
+        sent += h.receive(.request([2, 10, 11]), from: 2)
         var order: [String] = []
         for _ in 0..<10 {
             order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { "\(c.sequence)→\($0.1)" } else { nil } }
@@ -286,15 +293,15 @@ final class MeshNodeTests: XCTestCase {
             h.now = wake
             sent = h.run(.timer(MeshNode.uploadTimer))
         }
-        XCTAssertEqual(order, ["29→3", "5→2", "25→3", "6→2", "20→3"],
-                       "without the rule: 29, 25, 20 to the forwarding partner, then 5 and 6")
+        XCTAssertEqual(order, ["29→3", "10→2", "25→3", "11→2", "20→3", "2→2"],
+                       "without the rule: 29, 25, 20 to the forwarding partner, then 2, 10 and 11")
         XCTAssertEqual(h.node.counters.overdueServed, 2)
     }
 
     /// A chunk younger than ours usually are when they reach us is still spreading: an
     /// overdue chunk does not go ahead of it.
     func testAnOverdueChunkWaitsBehindAChunkStillSpreading() {
-        var h = Harness.peer(partners: [(2, MeshFixtures.status(spare: 0, held: [])),
+        var h = Harness.peer(config: rescuing, partners: [(2, MeshFixtures.status(spare: 0, held: [])),
                                         (3, MeshFixtures.status(spare: 100, held: []))])
         let start = h.now
         h.receive(.data(MeshFixtures.chunk(0), status: nil), from: 9)  // the fastest delivery
@@ -305,7 +312,7 @@ final class MeshNodeTests: XCTestCase {
         h.receive(.data(MeshFixtures.chunk(36), status: nil), from: 9)  // 0.6 s old: still spreading
         var sent = h.receive(.request([29]), from: 3)  // leaves at once: the link is busy
         sent += h.receive(.request([36]), from: 3)
-        sent += h.receive(.request([10]), from: 2)  // 5.8 s old: overdue
+        sent += h.receive(.request([20]), from: 2)  // 3.8 s old: overdue
         var order: [UInt32] = []
         for _ in 0..<10 {
             order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { c.sequence } else { nil } }
@@ -313,7 +320,7 @@ final class MeshNodeTests: XCTestCase {
             h.now = wake
             sent = h.run(.timer(MeshNode.uploadTimer))
         }
-        XCTAssertEqual(order, [29, 36, 10], "without the guard: 29, 10, 36")
+        XCTAssertEqual(order, [29, 36, 20], "without the guard: 29, 20, 36")
     }
 
     func testWorkPushedBackPastTheAskersPatienceIsRefused() {

@@ -20,6 +20,7 @@ public enum MeshSettings {
         c.sourcePush = try block.int("source_push", default: c.sourcePush, range: 0...64)
         c.maxQueue = try millis(&block, "max_queue_ms", c.maxQueue)
         c.substreamPush = try block.bool("substream_push", default: c.substreamPush)
+        c.overdueRescue = try block.bool("overdue_rescue", default: c.overdueRescue)
         c.pushGrace = try millis(&block, "push_grace_ms", c.pushGrace, allowZero: true)
         c.refinePeriod = try seconds(&block, "refine_period_s", c.refinePeriod, allowZero: true)
         c.viewSize = try block.int("view_size", default: c.viewSize, range: 1...1024)
