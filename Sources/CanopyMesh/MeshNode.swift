@@ -50,7 +50,8 @@ public struct MeshNode: ProtocolCore {
     /// the order substream pushes follow (see `MeshNode+Push`).
     var level: Double?
     /// How old our chunks are when they reach us, seconds past the fastest delivery
-    /// (moving average): a request for a chunk much older than that is overdue.
+    /// (moving average; kept only with `MeshConfig.overdueRescue`): a request for a chunk
+    /// much older than that is overdue.
     var arrivalAge: Double?
     /// First chunk this node wants: set from the first edge it hears of.
     var playStart: UInt32?

@@ -61,6 +61,20 @@ struct Harness {
 
     mutating func advance(_ span: TimeSpan) { now += span }
 
+    /// Wakes the node each time its upload link drains, from the effects `sent`, until its
+    /// serve queue is empty: the chunks it sent, in order, as "sequence→partner index".
+    mutating func drainUploads(after sent: [Effect]) -> [String] {
+        var sent = sent
+        var order: [String] = []
+        for _ in 0..<20 {
+            order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { "\(c.sequence)→\($0.1)" } else { nil } }
+            guard let wake = sent.timer(MeshNode.uploadTimer) else { break }
+            now = wake
+            sent = run(.timer(MeshNode.uploadTimer))
+        }
+        return order
+    }
+
     /// A joined peer that knows the stream and has `partners` (index → status) as partners.
     static func peer(upload: Double = 256, config: MeshConfig = MeshConfig(), scheduler: MeshScheduler = .donet,
                      partners: [(Int, MeshStatus)]) -> Harness {

@@ -259,13 +259,7 @@ final class MeshNodeTests: XCTestCase {
         var sent = h.receive(.request([0]), from: 3)  // leaves at once: the link is busy for ~150 ms
         sent += h.receive(.request([1, 2]), from: 2)
         sent += h.receive(.request([3, 8]), from: 3)
-        var order: [String] = []
-        for _ in 0..<10 {
-            order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { "\(c.sequence)→\($0.1)" } else { nil } }
-            guard let wake = sent.timer(MeshNode.uploadTimer) else { break }
-            h.now = wake
-            sent = h.run(.timer(MeshNode.uploadTimer))
-        }
+        let order = h.drainUploads(after: sent)
         XCTAssertEqual(order, ["0→3", "8→3", "3→3", "1→2", "2→2"])
     }
 
@@ -286,13 +280,7 @@ final class MeshNodeTests: XCTestCase {
         for s in UInt32(0)..<30 { h.receive(.data(MeshFixtures.chunk(s), status: nil), from: 9) }
         var sent = h.receive(.request([20, 25, 29]), from: 3)  // 29 leaves at once
         sent += h.receive(.request([2, 10, 11]), from: 2)
-        var order: [String] = []
-        for _ in 0..<10 {
-            order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { "\(c.sequence)→\($0.1)" } else { nil } }
-            guard let wake = sent.timer(MeshNode.uploadTimer) else { break }
-            h.now = wake
-            sent = h.run(.timer(MeshNode.uploadTimer))
-        }
+        let order = h.drainUploads(after: sent)
         XCTAssertEqual(order, ["29→3", "10→2", "25→3", "11→2", "20→3", "2→2"],
                        "without the rule: 29, 25, 20 to the forwarding partner, then 2, 10 and 11")
         XCTAssertEqual(h.node.counters.overdueServed, 2)
@@ -313,14 +301,8 @@ final class MeshNodeTests: XCTestCase {
         var sent = h.receive(.request([29]), from: 3)  // leaves at once: the link is busy
         sent += h.receive(.request([36]), from: 3)
         sent += h.receive(.request([20]), from: 2)  // 3.8 s old: overdue
-        var order: [UInt32] = []
-        for _ in 0..<10 {
-            order += sent.meshSends.compactMap { if case .data(let c, _) = $0.0 { c.sequence } else { nil } }
-            guard let wake = sent.timer(MeshNode.uploadTimer) else { break }
-            h.now = wake
-            sent = h.run(.timer(MeshNode.uploadTimer))
-        }
-        XCTAssertEqual(order, [29, 36, 20], "without the guard: 29, 20, 36")
+        let order = h.drainUploads(after: sent)
+        XCTAssertEqual(order, ["29→3", "36→3", "20→2"], "without the guard: 29, 20, 36")
     }
 
     func testWorkPushedBackPastTheAskersPatienceIsRefused() {
