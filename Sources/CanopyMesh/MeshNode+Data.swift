@@ -29,10 +29,9 @@ extension MeshNode {
             return
         }
         hold(chunk, now: now)
-        if config.overdueRescue, let born = generated(sequence) {
-            let age = max(0, (now - born).seconds)
+        if config.overdueRescue, let seconds = age(of: sequence, now: now) {
             let weight = min(1, chunkDuration.seconds / Self.ageMemory.seconds)
-            arrivalAge = arrivalAge.map { (1 - weight) * $0 + weight * age } ?? age
+            arrivalAge = arrivalAge.map { (1 - weight) * $0 + weight * max(0, seconds) } ?? max(0, seconds)
         }
         if let supplier {
             let hops = partners[supplier].level + 1
@@ -151,15 +150,19 @@ extension MeshNode {
     /// off). Off unless `MeshConfig.overdueRescue` is set.
     private func overdueServe(now: Instant) -> Int? {
         guard config.overdueRescue, !lastServeOverdue, let usual = arrivalAge ?? (isSource ? 0 : nil) else { return nil }
-        let age = { (sequence: UInt32) in self.generated(sequence).map { (now - $0).seconds } }
-        if serveQueue[0].pushed || (age(serveQueue[0].sequence) ?? 0) < usual { return nil }
+        if serveQueue[0].pushed || (age(of: serveQueue[0].sequence, now: now) ?? 0) < usual { return nil }
         let overdue = max(2 * config.deadline.seconds, usual + config.deadline.seconds)
         var oldest: (index: Int, age: Double)?
         for k in serveQueue.indices where !serveQueue[k].pushed {
-            guard let a = age(serveQueue[k].sequence), a <= overdue + config.deadline.seconds else { continue }
+            guard let a = age(of: serveQueue[k].sequence, now: now), a <= overdue + config.deadline.seconds else { continue }
             if a > oldest?.age ?? overdue { oldest = (k, a) }
         }
         return oldest?.index
+    }
+
+    /// Seconds since `sequence` was generated, by our estimate (nil before our first chunk).
+    private func age(of sequence: UInt32, now: Instant) -> Double? {
+        generated(sequence).map { (now - $0).seconds }
     }
 
     /// How long an accepted request may wait in the serve queue: the asker's timeout less

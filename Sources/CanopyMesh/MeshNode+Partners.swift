@@ -275,7 +275,9 @@ extension MeshNode {
     }
 
     /// How long a partner may be silent before we stop sending it data: until it missed
-    /// its keep-alives, which come more often to the source.
+    /// its keep-alives, which come more often to the source. The source waits two and a half
+    /// periods, not one and a half: keep-alives leave on the 0.5 s tick, so two in a row can
+    /// be up to a period apart plus the link's queue.
     var dataSilence: TimeSpan {
         isSource ? Self.sourceKeepalive * 5 / 2 : config.suspectAfter
     }
