@@ -30,13 +30,10 @@ extension MeshNode {
         }
         hold(chunk, now: now)
         if config.overdueRescue, let seconds = age(of: sequence, now: now) {
-            let weight = min(1, chunkDuration.seconds / Self.ageMemory.seconds)
-            arrivalAge = arrivalAge.map { (1 - weight) * $0 + weight * max(0, seconds) } ?? max(0, seconds)
+            arrivalAge = averaged(arrivalAge, with: max(0, seconds), over: Self.ageMemory)
         }
         if let supplier {
-            let hops = partners[supplier].level + 1
-            let weight = min(1, chunkDuration.seconds / Self.levelMemory.seconds)
-            level = level.map { (1 - weight) * $0 + weight * hops } ?? hops
+            level = averaged(level, with: partners[supplier].level + 1, over: Self.levelMemory)
         }
         if requested { pulled(sequence, now: now, effects: &effects) }
         effects.deliver(chunk)
@@ -55,6 +52,13 @@ extension MeshNode {
 
     /// How much of the stream `arrivalAge` averages over.
     static let ageMemory: TimeSpan = .seconds(4)
+
+    /// A moving average over `memory` of stream, taking one chunk's `sample`: each chunk
+    /// weighs its duration's share of the memory (the first sample starts the average).
+    private func averaged(_ average: Double?, with sample: Double, over memory: TimeSpan) -> Double {
+        let weight = min(1, chunkDuration.seconds / memory.seconds)
+        return average.map { (1 - weight) * $0 + weight * sample } ?? sample
+    }
 
     /// Keeps a verified chunk for partners.
     private mutating func hold(_ chunk: Chunk, now: Instant) {
