@@ -189,7 +189,8 @@ extension SplitStream {
     /// on a tie — and hand it to the child most likely to have room.
     /// `swapOnly`: a promotion (`climb`) is taken only in the place of a weaker child that
     /// has been ours for `consolidateAfter`, and that child goes down with a fresh budget.
-    mutating func pushDown(_ i: Int, _ join: TreeJoin, swapOnly: Bool = false, _ kbr: inout KBRContext) -> Bool {
+    mutating func pushDown(_ i: Int, _ join: TreeJoin, swapOnly: Bool = false, fallback: NodeRef? = nil,
+                           _ kbr: inout KBRContext) -> Bool {
         guard join.budget > 0 || swapOnly, !trees[i].children.isEmpty else { return false }
         let topic = trees[i].id
         func keepScore(_ id: NodeID, forwards: Bool) -> Int {
@@ -205,7 +206,7 @@ extension SplitStream {
             victimScore = keepScore(child.ref.id, forwards: child.forwards)
         }
         guard !swapOnly || victim.id != join.joiner.id,
-              let target = pushDownTarget(i, excluding: victim.id, &kbr) else { return false }
+              let target = pushDownTarget(i, excluding: victim.id, &kbr) ?? fallback else { return false }
         if victim.id != join.joiner.id {
             trees[i].children.removeAll { $0.ref.id == victim.id }
             send(.tree(.reject(topic: topic, handedDown: true)), to: victim, &kbr)
@@ -314,6 +315,8 @@ extension SplitStream {
             } else if isStripe, let until = trees[i].movingUntil, kbr.now < until, trees[i].nextParent == nil,
                       path.count < trees[i].promotingFrom ?? Int.max {
                 trees[i].nextParent = (parent, path)
+                // No data flows yet (the stream has not reached us): nothing to wait for.
+                if firstData == nil { completeMove(i, &kbr) }
             } else {
                 send(.tree(.leave(topic: topic)), to: parent, &kbr)
             }

@@ -56,7 +56,7 @@ final class TreePromoteTests: SplitStreamNodeTestCase {
         let later = upcall(&app, as: deep, at: start + .milliseconds(Int64(600))) { $0.tick(&$1) }
         let asks = promotions(later, to: parent)
         XCTAssertEqual(asks.map(\.topic), [stripe0], "its stripe with children")
-        XCTAssertEqual(asks.first?.budget, 1, "up to the ancestor just below the source")
+        XCTAssertEqual(asks.first?.budget, 2, "up to the source")
         XCTAssertEqual(asks.first?.children, 1)
         let again = upcall(&app, as: deep, at: start + .milliseconds(Int64(900))) { $0.tick(&$1) }
         XCTAssertEqual(promotions(again, to: parent), [], "one ask per interval")
@@ -144,5 +144,96 @@ final class TreePromoteTests: SplitStreamNodeTestCase {
         XCTAssertEqual(app.trees[0].depth, 2)
         let toOldParent = fed.compactMap { if case .send(.tree(let m), parent.address) = $0 { m } else { nil } }
         XCTAssertTrue(toOldParent.contains(.leave(topic: stripe0)), "and leaves the old parent")
+    }
+
+    /// `deep` at depth 3 in both stripes, feeding `kid` in stripe 0, with no chunk yet: the
+    /// stream has not started.
+    private func deepForwarderBeforeTheStream(config: TreeConfig? = nil) -> SplitStream {
+        var app = attached(as: deep, under: parent, config: config ?? self.config)
+        for topic in app.topics!.stripes {
+            upcall(&app, as: deep) {
+                $0.receive(.tree(.accept(topic: topic, path: [source.id, grand.id, parent.id])), from: parent, kbr: &$1)
+            }
+        }
+        upcall(&app, as: deep) { $0.receive(join(kid), from: kid, kbr: &$1) }
+        return app
+    }
+
+    /// The forest is shaped by joins before the stream starts, and a promotion then disturbs
+    /// nobody's stream: the ask goes out `promoteAfter` after the join, and the higher parent
+    /// replaces the old one on its accept, since there is no data to wait for.
+    func testBeforeTheStreamAForwarderClimbsAndSwitchesOnTheAccept() {
+        var app = deepForwarderBeforeTheStream()
+        let asks = promotions(upcall(&app, as: deep, at: start + .milliseconds(Int64(600))) { $0.tick(&$1) }, to: parent)
+        XCTAssertEqual(asks.map(\.topic), [stripe0])
+        let switched = upcall(&app, as: deep, at: start + .milliseconds(Int64(700))) {
+            $0.receive(.tree(.accept(topic: stripe0, path: [source.id, grand.id])), from: grand, kbr: &$1)
+        }
+        XCTAssertEqual(app.trees[0].parent, grand)
+        XCTAssertEqual(app.trees[0].depth, 2)
+        let toOldParent = switched.compactMap { if case .send(.tree(let m), parent.address) = $0 { m } else { nil } }
+        XCTAssertTrue(toOldParent.contains(.leave(topic: stripe0)))
+    }
+
+    /// Asks refused while the forest formed (their victims were too new) back off; the first
+    /// chunk clears that, so the stream's own forest is worked on from its start.
+    func testTheFirstChunkClearsThePromotionBackoff() {
+        var patient = config
+        patient.parentTimeout = .seconds(30)
+        var app = deepForwarderBeforeTheStream(config: patient)
+        upcall(&app, as: deep, at: start + .milliseconds(Int64(600))) { $0.tick(&$1) }
+        // The first ask's window passes with no offer; a second ask goes out, its wait now doubled.
+        XCTAssertEqual(promotions(upcall(&app, as: deep, at: start + .seconds(4)) { $0.tick(&$1) }, to: parent).count, 1)
+        XCTAssertEqual(app.promotionsRefused, 1)
+        upcall(&app, as: deep, at: start + .seconds(5)) { $0.receive(chunk(0), from: parent, kbr: &$1) }
+        XCTAssertEqual(app.promotionsRefused, 0)
+        let stillHere = TreeRefresh(spare: 0, topics: [TreeTopicLoad(topic: stripe0, children: 0)])
+        upcall(&app, as: deep, at: start + .seconds(5)) { $0.receive(.tree(.refresh(stillHere)), from: kid, kbr: &$1) }
+        // The second window passes at 7 s; without the reset the next ask would wait until 8 s.
+        let asks = promotions(upcall(&app, as: deep, at: start + .milliseconds(Int64(7500))) { $0.tick(&$1) }, to: parent)
+        XCTAssertEqual(asks.map(\.topic), [stripe0])
+    }
+
+    /// A climb ends at the source when every ancestor on the path feeds forwarders. The source
+    /// has no slot either: it passes the ask, with no budget left, to a child with the fewest
+    /// nodes below it, one that feeds only leaves, among those it has had a while.
+    func testTheSourcePassesAnAskItCannotPlaceToAChildFeedingOnlyLeaves() {
+        var c = config
+        c.maxChildren = 3
+        var app = SplitStream(uploadKbps: 2000, config: c, info: info, isSource: true, modeledVerification: true)
+        let leafFeeder = peer(0x0700_0000_0000_0000, 7)
+        for (child, below) in [(grand, UInt8(40)), (leafFeeder, 3), (forwardingChild, 25)] {
+            upcall(&app, as: source) { $0.receive(join(child, children: below), from: child, kbr: &$1) }
+        }
+        let ask = TreeJoin(topic: stripe0, joiner: deep, budget: 1, spare: 5, children: 1)
+        let passed = upcall(&app, as: source, at: start + .seconds(1)) { $0.receive(.tree(.promote(ask)), from: grand, kbr: &$1) }
+        let all = passed.compactMap { if case .send(.tree(.promote(let a)), let to) = $0 { (a, to) } else { nil } }
+        XCTAssertEqual(all.count, 1)
+        XCTAssertEqual(all.first?.0.budget, 0)
+        XCTAssertNotEqual(all.first?.1, grand.address, "not the child with the most below it")
+        XCTAssertEqual(app.trees[0].children.count, 3, "the source keeps its children")
+        let tooSoon = upcall(&app, as: source, at: start + .milliseconds(Int64(100))) {
+            $0.receive(.tree(.promote(ask)), from: grand, kbr: &$1)
+        }
+        XCTAssertTrue(promotions(tooSoon, to: leafFeeder).isEmpty && promotions(tooSoon, to: forwardingChild).isEmpty,
+                      "children placed lately are not asked")
+    }
+
+    /// An ancestor whose children are all leaves without room still makes the trade: the
+    /// leaf it hands down goes below the asker, which brings free slots.
+    func testALeafHandedDownGoesBelowTheAskerWhenNoChildHasRoom() {
+        var c = config
+        c.maxChildren = 2
+        var app = attached(as: grand, config: c)
+        let other = peer(0x0800_0000_0000_0000, 8)
+        upcall(&app, as: grand) { $0.receive(join(leaf), from: leaf, kbr: &$1) }
+        upcall(&app, as: grand) { $0.receive(join(other), from: other, kbr: &$1) }
+        let ask = TreeJoin(topic: stripe0, joiner: deep, budget: 0, spare: 5, children: 1)
+        let effects = upcall(&app, as: grand, at: start + .seconds(1)) { $0.receive(.tree(.promote(ask)), from: parent, kbr: &$1) }
+        XCTAssertEqual(accepts(effects, to: deep), [[source.id, grand.id]])
+        let handed = effects.compactMap { if case .send(.tree(.join(let j)), deep.address) = $0 { j.joiner } else { nil } }
+        XCTAssertEqual(handed.count, 1)
+        XCTAssertTrue(handed.allSatisfy { $0 == leaf || $0 == other })
+        XCTAssertEqual(app.spareSlots, 0, "never over its bound")
     }
 }
