@@ -29,13 +29,7 @@ final class TreePromoteTests: SplitStreamNodeTestCase {
     /// `deep`: in both stripes at depth 3 (source, grand, parent), feeding `kid` in stripe 0,
     /// fed its first chunk at `start`.
     private func deepForwarder(config: TreeConfig? = nil) -> SplitStream {
-        var app = attached(as: deep, under: parent, config: config ?? self.config)
-        for topic in app.topics!.stripes {
-            upcall(&app, as: deep) {
-                $0.receive(.tree(.accept(topic: topic, path: [source.id, grand.id, parent.id])), from: parent, kbr: &$1)
-            }
-        }
-        upcall(&app, as: deep) { $0.receive(join(kid), from: kid, kbr: &$1) }
+        var app = deepForwarderBeforeTheStream(config: config)
         upcall(&app, as: deep) { $0.receive(chunk(0), from: parent, kbr: &$1) }
         XCTAssertEqual(app.trees[0].depth, 3)
         return app
