@@ -14,7 +14,8 @@ extension SplitStream {
     /// build before the stream starts is what the stream's first seconds run on, and a move
     /// then costs nobody a chunk (`handleAccept` switches on the offer). At 3,000 nodes the
     /// first 10 s of stream had continuity at 1 s of 0.866 against 0.9975 and more after, as
-    /// promotions only began with the stream; 0.915 with them started at the join.
+    /// promotions only began with the stream; 0.915 with them started at the join (and the
+    /// source passing on asks, `redirectFromSource`).
     mutating func promote(_ kbr: inout KBRContext) {
         guard !isSource, config.promoteInterval > .zero, let since = firstData ?? joinedAt, kbr.now - since >= config.promoteAfter,
               kbr.now >= nextPromotion, settled, kbr.uploadBacklog <= config.fillBacklog else { return }
@@ -64,10 +65,10 @@ extension SplitStream {
     /// A climb follows the asker's own path, and the nodes near the top of it feed
     /// forwarders (the asker's ancestor among them), while leaves sit one level below the
     /// source under other nodes. At 3,000 nodes four in five asks that reached the top of
-    /// their path found no child there to trade. The source passes such an ask, with no budget left, to
-    /// one of the three of its children in the stripe with the fewest nodes below them (a
-    /// child that feeds only leaves has as many below it as it has children), or takes it
-    /// into a free slot. Children placed within `consolidateAfter` are not asked: their own
+    /// their path found no child there to trade. The source passes such an ask, with no
+    /// budget left, to one of the three of its children in the stripe with the fewest nodes
+    /// below them (a child that feeds only leaves has as many below it as it has children),
+    /// or takes it into a free slot. Children placed within `consolidateAfter` are not asked: their own
     /// children are newer still, too new to hand down.
     mutating func redirectFromSource(_ i: Int, _ ask: TreeJoin, _ kbr: inout KBRContext) {
         guard !trees[i].hasChild(ask.joiner.id) else { return }
