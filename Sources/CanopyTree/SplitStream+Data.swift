@@ -19,13 +19,7 @@ extension SplitStream {
             trees[stripe].lastHeardFromParent = kbr.now
             trees[stripe].lastDataFromParent = kbr.now
             lastData = kbr.now
-            if firstData == nil {
-                firstData = kbr.now
-                // Asks refused while the forest formed (their victims too new to hand down)
-                // say nothing of the forest the stream now runs on.
-                promotionsRefused = 0
-                nextPromotion = kbr.now
-            }
+            if firstData == nil { firstData = kbr.now }
         } else if !isParentElsewhere(sender.id) {
             pruneStrayParent(stripe, sender, &kbr)
         }

@@ -15,7 +15,11 @@ extension SplitStream {
     /// then costs nobody a chunk (`handleAccept` switches on the offer). At 3,000 nodes the
     /// first 10 s of stream had continuity at 1 s of 0.866 against 0.9975 and more after, as
     /// promotions only began with the stream; 0.915 with them started at the join (and the
-    /// source passing on asks, `redirectFromSource`).
+    /// source passing on asks, `redirectFromSource`). The backoff is not cleared when the
+    /// stream arrives: every node's first chunk comes within a second or so, and clearing it
+    /// sent them all up at once. At 10,000 nodes (seed 7) the asks the source passed on then
+    /// took 197 kB of its upload in 2 s and held its queue at 250–450 ms; continuity at 1 s
+    /// was 0.878 with the clearing and 0.925 without.
     mutating func promote(_ kbr: inout KBRContext) {
         guard !isSource, config.promoteInterval > .zero, let since = firstData ?? joinedAt, kbr.now - since >= config.promoteAfter,
               kbr.now >= nextPromotion, settled, kbr.uploadBacklog <= config.fillBacklog else { return }

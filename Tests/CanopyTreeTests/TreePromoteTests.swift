@@ -169,25 +169,6 @@ final class TreePromoteTests: SplitStreamNodeTestCase {
         XCTAssertTrue(toOldParent.contains(.leave(topic: stripe0)))
     }
 
-    /// Asks refused while the forest formed (their victims were too new) back off; the first
-    /// chunk clears that, so the stream's own forest is worked on from its start.
-    func testTheFirstChunkClearsThePromotionBackoff() {
-        var patient = config
-        patient.parentTimeout = .seconds(30)
-        var app = deepForwarderBeforeTheStream(config: patient)
-        upcall(&app, as: deep, at: start + .milliseconds(Int64(600))) { $0.tick(&$1) }
-        // The first ask's window passes with no offer; a second ask goes out, its wait now doubled.
-        XCTAssertEqual(promotions(upcall(&app, as: deep, at: start + .seconds(4)) { $0.tick(&$1) }, to: parent).count, 1)
-        XCTAssertEqual(app.promotionsRefused, 1)
-        upcall(&app, as: deep, at: start + .seconds(5)) { $0.receive(chunk(0), from: parent, kbr: &$1) }
-        XCTAssertEqual(app.promotionsRefused, 0)
-        let stillHere = TreeRefresh(spare: 0, topics: [TreeTopicLoad(topic: stripe0, children: 0)])
-        upcall(&app, as: deep, at: start + .seconds(5)) { $0.receive(.tree(.refresh(stillHere)), from: kid, kbr: &$1) }
-        // The second window passes at 7 s; without the reset the next ask would wait until 8 s.
-        let asks = promotions(upcall(&app, as: deep, at: start + .milliseconds(Int64(7500))) { $0.tick(&$1) }, to: parent)
-        XCTAssertEqual(asks.map(\.topic), [stripe0])
-    }
-
     /// A climb ends at the source when every ancestor on the path feeds forwarders. The source
     /// has no slot either: it passes the ask, with no budget left, to a child with the fewest
     /// nodes below it, one that feeds only leaves, among those it has had a while.
