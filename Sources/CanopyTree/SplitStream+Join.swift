@@ -189,6 +189,7 @@ extension SplitStream {
     /// on a tie — and hand it to the child most likely to have room.
     /// `swapOnly`: a promotion (`climb`) is taken only in the place of a weaker child that
     /// has been ours for `consolidateAfter`, and that child goes down with a fresh budget.
+    /// `fallback`: where the child handed down goes if none of ours can take it.
     mutating func pushDown(_ i: Int, _ join: TreeJoin, swapOnly: Bool = false, fallback: NodeRef? = nil,
                            _ kbr: inout KBRContext) -> Bool {
         guard join.budget > 0 || swapOnly, !trees[i].children.isEmpty else { return false }

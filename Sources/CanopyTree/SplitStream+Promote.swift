@@ -21,8 +21,8 @@ extension SplitStream {
     /// took 197 kB of its upload in 2 s and held its queue at 250–450 ms; continuity at 1 s
     /// was 0.878 with the clearing and 0.925 without.
     mutating func promote(_ kbr: inout KBRContext) {
-        guard !isSource, config.promoteInterval > .zero, let since = firstData ?? joinedAt, kbr.now - since >= config.promoteAfter,
-              kbr.now >= nextPromotion, settled, kbr.uploadBacklog <= config.fillBacklog else { return }
+        guard !isSource, config.promoteInterval > .zero, let since = firstData ?? joinedAt,
+              kbr.now - since >= config.promoteAfter, kbr.now >= nextPromotion, settled, kbr.uploadBacklog <= config.fillBacklog else { return }
         // The deep stripe with the most children (the first on a tie). A loop, not a filtered
         // copy: this runs on every tick of every node.
         var best: Int?
@@ -48,13 +48,13 @@ extension SplitStream {
     /// lasts. Where it ends unplaced nobody answers: the asker's move window runs out.
     mutating func climb(_ ask: TreeJoin, _ kbr: inout KBRContext) {
         guard let i = index(of: ask.topic), trees[i].stripe != nil, ask.joiner.id != kbr.local.id else { return }
-        if isSource {
-            redirectFromSource(i, ask, &kbr)
-            return
-        }
         if !trees[i].hasChild(ask.joiner.id) && mayTake(i, ask.joiner, kbr) {
             if hasRoom(kbr) {
                 addChild(i, ask.joiner, spare: Int(ask.spare), load: Int(ask.children), &kbr)
+                return
+            }
+            if isSource {
+                redirectFromSource(i, ask, &kbr)
                 return
             }
             // The child handed down may go below the asker if none of ours can take it.
@@ -69,17 +69,13 @@ extension SplitStream {
     /// A climb follows the asker's own path, and the nodes near the top of it feed
     /// forwarders (the asker's ancestor among them), while leaves sit one level below the
     /// source under other nodes. At 3,000 nodes four in five asks that reached the top of
-    /// their path found no child there to trade. The source passes such an ask, with no
-    /// budget left, to one of the three of its children in the stripe with the fewest nodes
-    /// below them (a child that feeds only leaves has as many below it as it has children),
-    /// or takes it into a free slot. Children placed within `consolidateAfter` are not asked: their own
-    /// children are newer still, too new to hand down.
+    /// their path found no child there to trade. A full source (`climb` takes the asker
+    /// into a free slot) passes such an ask, with no budget left, to one of the three of its
+    /// children in the stripe with the fewest nodes below them (a child that feeds only
+    /// leaves has as many below it as it has children). Children placed within
+    /// `consolidateAfter` are not asked: their own children are newer still, too new to
+    /// hand down.
     mutating func redirectFromSource(_ i: Int, _ ask: TreeJoin, _ kbr: inout KBRContext) {
-        guard !trees[i].hasChild(ask.joiner.id) else { return }
-        if hasRoom(kbr) {
-            addChild(i, ask.joiner, spare: Int(ask.spare), load: Int(ask.children), &kbr)
-            return
-        }
         let fewest = trees[i].children.filter { kbr.now - $0.since >= config.consolidateAfter }
             .sorted { ($0.load, $0.ref.id) < ($1.load, $1.ref.id) }.prefix(3).map(\.ref)
         guard !fewest.isEmpty else { return }

@@ -128,8 +128,9 @@ public struct TreeConfig: Sendable, Hashable {
     /// How long after its join (or its first chunk, which restarts the wait) a forwarder may
     /// first ask: the forest is deepest while it forms. On tree-10k.json (seed 8), against
     /// 10 s: continuity at 1 s 0.807 → 0.821, nodes without a gap at 5 s 0.918 → 0.997,
-    /// duplicates 1.3% → 0.7% (3 s: 0.814, 0.978, 1.1%). On tree-1k.json seeds 7–12, continuity at 1 s on seed 12 0.9871 → 0.9902, and
-    /// the share of nodes interior in at most one stripe 0.904–0.969 → 0.897–0.956.
+    /// duplicates 1.3% → 0.7% (3 s: 0.814, 0.978, 1.1%). On tree-1k.json seeds 7–12,
+    /// continuity at 1 s on seed 12 0.9871 → 0.9902, and the share of nodes interior in at
+    /// most one stripe 0.904–0.969 → 0.897–0.956.
     public var promoteAfter: TimeSpan = .seconds(1)
 
     public init() {}
