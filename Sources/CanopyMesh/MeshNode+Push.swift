@@ -219,9 +219,6 @@ extension MeshNode {
         }
     }
 
-    /// The longest a pusher's lag may stretch its grace.
-    static let maxGrace = 2.0
-
     /// Until when the scheduler leaves `sequence` to its substream's live pusher, or to a
     /// push already on its way from the pusher we just cancelled (nil: pull it now).
     func pushDeadline(_ sequence: UInt32, now: Instant) -> Instant? {
@@ -230,7 +227,7 @@ extension MeshNode {
         if sequence >= pushStart[j], settle > now { return settle }
         guard awaitsPush(sequence), let pusher = pushers[j], let i = partnerIndex(pusher),
               partners[i].responsive(now: now, config: config) else { return nil }
-        var wait = max(config.pushGrace.seconds, min(Self.maxGrace, 1.5 * partners[i].lag))
+        var wait = max(config.pushGrace.seconds, min(config.longestPushGrace.seconds, 1.5 * partners[i].lag))
         if partners[i].holdings.contains(sequence) { wait += config.requestTimeout.seconds }
         let until = (firstHeard[sequence] ?? now) + .seconds(wait)
         return until > now ? until : nil

@@ -67,14 +67,15 @@ extension MeshNode {
         }
     }
 
-    /// Requests past their time go back to the pool (their supplier tried last); entries
-    /// that fell out of the window are forgotten.
+    /// Requests past their time (or at a supplier turned suspect, with
+    /// `MeshConfig.reissueAtSuspicion`) go back to the pool, their supplier tried last;
+    /// entries that fell out of the window are forgotten.
     private mutating func expireRequests(now: Instant, below low: UInt32) {
         for (sequence, request) in requests {
             if sequence < low {
                 if let partner = request.partner, let i = partnerIndex(partner) { partners[i].outstanding -= 1 }
                 requests[sequence] = nil
-            } else if let partner = request.partner, now >= request.timeoutAt {
+            } else if let partner = request.partner, now >= request.timeoutAt || suspect(partner, now: now) {
                 if let i = partnerIndex(partner) {
                     partners[i].outstanding -= 1
                     partners[i].spareKbps = max(1, partners[i].spareKbps / 2)
@@ -84,6 +85,13 @@ extension MeshNode {
                 counters.timedOut += 1
             }
         }
+    }
+
+    /// A dead supplier is suspect long before its requests time out, and a listener that
+    /// plays half a second behind cannot wait for the timeout.
+    private func suspect(_ partner: PeerAddress, now: Instant) -> Bool {
+        guard config.reissueAtSuspicion, let i = partnerIndex(partner) else { return false }
+        return !partners[i].responsive(now: now, config: config)
     }
 
     /// One request message per supplier naming all its chunks; each gets a timeout of twice

@@ -55,7 +55,7 @@ struct Partner: Sendable {
     /// supplier that streams to us falls silent for a second only if it is gone, and every
     /// request sent to it meanwhile would wait out its timeout.
     func responsive(now: Instant, config: MeshConfig) -> Bool {
-        !unanswered && now - lastHeard <= min(config.suspectAfter, max(Self.shortestSuspicion, usualSilence))
+        !unanswered && now - lastHeard <= min(config.suspectAfter, max(config.shortestSuspicion, usualSilence))
     }
 
     /// False once it missed its keep-alives: most likely gone, so data for it (pushed or
@@ -88,11 +88,11 @@ struct Partner: Sendable {
         unanswered = false
     }
 
-    /// Suspicion waits this many usual gaps, and never less than `shortestSuspicion`.
-    /// Measured on scenarios/mesh-{donet,chainsaw}-massfail.json against the fixed 3 s:
-    /// continuity at 5 s 0.971 → 0.975 and 0.967 → 0.971; the 1k and churn ones unchanged.
+    /// Suspicion waits this many usual gaps, and never less than
+    /// `MeshConfig.shortestSuspicion`. Measured on scenarios/mesh-{donet,chainsaw}-massfail.json
+    /// against the fixed 3 s: continuity at 5 s 0.971 → 0.975 and 0.967 → 0.971; the 1k and
+    /// churn ones unchanged.
     static let gapsBeforeSuspicion = 4.0
-    static let shortestSuspicion: TimeSpan = .seconds(1)
 
     /// An advertised level in hops.
     static func hops(_ level: UInt8) -> Double { Double(level) / 8 }

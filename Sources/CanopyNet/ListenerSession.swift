@@ -29,12 +29,12 @@ public final class ListenerSession: Sendable {
         // A source bound to 0.0.0.0 announces host 0: reach it where we reached the bootstrap.
         let announced = info.source.address
         let clockPeer = announced.host == 0 ? PeerAddress(host: bootstrap.host, port: announced.port) : announced
-        let playout = try ListenerPlayout(info: info, clockPeer: clockPeer,
-                                          delay: playoutDelay ?? StreamModes.defaultPlayoutDelay(for: info), sink: try makeSink(info))
+        let delay = playoutDelay ?? StreamModes.defaultPlayoutDelay(for: info)
+        let playout = try ListenerPlayout(info: info, clockPeer: clockPeer, delay: delay, sink: try makeSink(info))
         let configuration = NodeConfiguration(bind: bind, uploadBytesPerSecond: uploadBytesPerSecond)
         let node = try await NodeDriver.start(on: group, configuration: configuration, application: playout) { identity in
             StreamModes.listenerCore(info: info, identity: identity,
-                                     uploadKbps: uploadBytesPerSecond.map { Double($0) * 8 / 1000 })
+                                     uploadKbps: uploadBytesPerSecond.map { Double($0) * 8 / 1000 }, playoutDelay: delay)
         }
         try await node.eventLoop.submit { playout.start(node: node) }.get()
         node.command(.join(bootstrap: bootstrap))

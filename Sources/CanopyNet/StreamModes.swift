@@ -58,8 +58,10 @@ public enum StreamModes {
     }
 
     /// A listener's core for the stream `info` describes; only chunks of that stream
-    /// (signed by the key whose hash is its id) are accepted.
-    public static func listenerCore(info: StreamInfo, identity: NodeRef, uploadKbps: Double?) -> any ProtocolCore {
+    /// (signed by the key whose hash is its id) are accepted. A mesh peer times its requests
+    /// to `playoutDelay` when given (`MeshConfig.fitted(toPlayoutDelay:)`).
+    public static func listenerCore(info: StreamInfo, identity: NodeRef, uploadKbps: Double?,
+                                    playoutDelay: TimeSpan? = nil) -> any ProtocolCore {
         let upload = uploadKbps ?? unlimitedUploadKbps
         switch info.mode {
         case .direct:
@@ -67,7 +69,8 @@ public enum StreamModes {
         case .tree:
             return PastryNode(identity: identity, app: SplitStream(uploadKbps: upload, info: info))
         case .mesh:
-            return MeshNode(peer: identity, uploadKbps: upload, expectedStream: info.streamID)
+            let config = playoutDelay.map { MeshConfig().fitted(toPlayoutDelay: $0) } ?? MeshConfig()
+            return MeshNode(peer: identity, uploadKbps: upload, config: config, expectedStream: info.streamID)
         }
     }
 

@@ -133,6 +133,37 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10], "it spoke again")
     }
 
+    func testARequestAtASupplierThatFallsSilentIsSentElsewhereBeforeItsTimeout() {
+        let config = MeshConfig().fitted(toPlayoutDelay: .milliseconds(500))
+        var h = Harness.peer(config: config, partners: [(2, MeshFixtures.status(spare: 900, held: [10])),
+                                                        (3, MeshFixtures.status(spare: 50, held: [10]))])
+        // Both talk every 20 ms, as streaming partners on loopback do.
+        func bothSpeak(_ speakers: [Int]) {
+            h.advance(.milliseconds(20))
+            for i in speakers { h.receive(.status(MeshFixtures.status(spare: i == 2 ? 900 : 50, held: [10])), from: i) }
+        }
+        for _ in 0..<30 { bothSpeak([2, 3]) }
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 2), [10])
+        // Then 2 is killed: it says nothing more.
+        for _ in 0..<5 { bothSpeak([3]) }
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 3), [], "100 ms of silence is not yet suspect")
+        for _ in 0..<5 { bothSpeak([3]) }
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 3), [10],
+                       "suspect after a quarter of the playout delay, long before the request's \(config.requestTimeout) timeout")
+    }
+
+    func testTimersAreFittedOnlyToPlayoutDelaysShorterThanTheyAssume() {
+        let defaults = MeshConfig()
+        XCTAssertEqual(defaults.fitted(toPlayoutDelay: .seconds(5)), defaults, "the simulator's 5 s")
+        let loopback = defaults.fitted(toPlayoutDelay: .milliseconds(500))
+        XCTAssertEqual(loopback.shortestSuspicion, .milliseconds(125))
+        XCTAssertEqual(loopback.pushGrace, .milliseconds(125))
+        XCTAssertEqual(loopback.longestPushGrace, .milliseconds(250))
+        XCTAssertEqual(loopback.deadline, .milliseconds(250))
+        XCTAssertEqual(loopback.requestTimeout, defaults.requestTimeout, "shorter timeouts only multiply requests")
+        XCTAssertTrue(loopback.reissueAtSuspicion)
+    }
+
     func testAChattyPartnerThatFallsSilentIsGivenUpSoonerThanAQuietOne() {
         let config = MeshConfig()
         func partner(speakingEvery gap: TimeSpan) -> (Partner, Instant) {
