@@ -228,7 +228,10 @@ extension MeshNode {
         guard awaitsPush(sequence), let pusher = pushers[j], let i = partnerIndex(pusher),
               partners[i].responsive(now: now, config: config) else { return nil }
         var wait = max(config.pushGrace.seconds, min(config.longestPushGrace.seconds, 1.5 * partners[i].lag))
-        if partners[i].holdings.contains(sequence) { wait += config.requestTimeout.seconds }
+        // A pusher that holds the chunk has its push queued: give it as long as a request
+        // (1 s by default), but no longer than the longest grace a listener fitted to a
+        // short playout delay allows.
+        if partners[i].holdings.contains(sequence) { wait += min(config.requestTimeout, config.longestPushGrace).seconds }
         let until = (firstHeard[sequence] ?? now) + .seconds(wait)
         return until > now ? until : nil
     }

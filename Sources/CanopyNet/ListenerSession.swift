@@ -24,7 +24,11 @@ public final class ListenerSession: Sendable {
                              playoutDelay: TimeSpan?, uploadBytesPerSecond: Int? = nil,
                              infoTimeout: TimeSpan = .seconds(3),
                              makeSink: (StreamInfo) throws -> (any AudioSink)?) async throws -> ListenerSession {
-        let info = try await InfoQuery.fetch(from: bootstrap, bindHost: bind.host, on: group, timeout: infoTimeout)
+        // One loop for the query and the node: each takes `group.next()`, so with two loops
+        // every listener's node would land on the same one, and one thread carried a
+        // 30-listener Chainsaw demo while the other idled.
+        let loop = group.next()
+        let info = try await InfoQuery.fetch(from: bootstrap, bindHost: bind.host, on: loop, timeout: infoTimeout)
         guard StreamModes.available.contains(info.mode) else { throw ModeUnavailable(mode: info.mode) }
         // A source bound to 0.0.0.0 announces host 0: reach it where we reached the bootstrap.
         let announced = info.source.address
@@ -32,7 +36,7 @@ public final class ListenerSession: Sendable {
         let delay = playoutDelay ?? StreamModes.defaultPlayoutDelay(for: info)
         let playout = try ListenerPlayout(info: info, clockPeer: clockPeer, delay: delay, sink: try makeSink(info))
         let configuration = NodeConfiguration(bind: bind, uploadBytesPerSecond: uploadBytesPerSecond)
-        let node = try await NodeDriver.start(on: group, configuration: configuration, application: playout) { identity in
+        let node = try await NodeDriver.start(on: loop, configuration: configuration, application: playout) { identity in
             StreamModes.listenerCore(info: info, identity: identity,
                                      uploadKbps: uploadBytesPerSecond.map { Double($0) * 8 / 1000 }, playoutDelay: delay)
         }

@@ -26,6 +26,13 @@ final class LoopbackStreamTests: XCTestCase {
         }
     }
 
+    func testListenersInOneProcessSpreadOverTheGroupsLoops() async throws {
+        let stream = try await LoopbackStream.start(listeners: 4, seconds: 1)
+        let loops = stream.listeners.map { ObjectIdentifier($0.node.eventLoop) }
+        XCTAssertEqual(Set(loops).count, 2, "4 listeners on a 2-loop group, as in canopy demo")
+        _ = try await stream.finish()
+    }
+
     func testHostileBurstIsCountedAndDoesNotDisturbPlayback() async throws {
         let stream = try await LoopbackStream.start(listeners: 1, seconds: 3)
         let listener = stream.listeners[0]
