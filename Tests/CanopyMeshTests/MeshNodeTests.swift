@@ -183,8 +183,10 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertTrue(quiet.responsive(now: u + .seconds(2.5), config: config), "it only keeps alive")
         XCTAssertFalse(quiet.responsive(now: u + config.suspectAfter + .seconds(0.1), config: config))
         XCTAssertFalse(quiet.heardLately(now: u + config.suspectAfter + .seconds(0.1), within: config.suspectAfter))
-        XCTAssertFalse(chatty.gone(now: t + config.suspectAfter - .seconds(0.1), config: config), "not before its keep-alives are missed")
-        XCTAssertTrue(chatty.gone(now: t + config.suspectAfter + .seconds(0.1), config: config), "a crashed chatty partner is replaced at once")
+        XCTAssertFalse(chatty.gone(now: t + Partner.shortestAbsence - .seconds(0.1), config: config), "a second's hush is not a crash")
+        XCTAssertTrue(chatty.gone(now: t + Partner.shortestAbsence + .seconds(0.1), config: config),
+                      "a crashed chatty partner is replaced before its keep-alives are missed")
+        XCTAssertLessThan(Partner.shortestAbsence, config.suspectAfter)
         XCTAssertFalse(quiet.gone(now: u + .seconds(5), config: config), "a lost keep-alive does not end a quiet partnership")
         XCTAssertTrue(quiet.gone(now: u + config.silenceTimeout + .seconds(0.1), config: config))
     }
@@ -205,6 +207,35 @@ final class MeshNodeTests: XCTestCase {
             h.run(.timer(MeshNode.tickTimer))
         }
         XCTAssertEqual(h.node.partnerCount, 0, "silent for 8 s > 6 s")
+    }
+
+    func testASuspectPartnerIsReplacedBeforeItIsDropped() {
+        var config = MeshConfig()
+        config.partners = 2
+        var h = Harness.peer(config: config, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
+                                                         (3, MeshFixtures.status(spare: 100, held: []))])
+        h.receive(.members([MeshFixtures.ref(4)]), from: 3)
+        for _ in 0..<20 {
+            h.advance(.seconds(0.2))
+            h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 2)
+            h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 3)
+        }
+        h.advance(.seconds(0.6))
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 3)
+        XCTAssertTrue(h.run(.timer(MeshNode.tickTimer)).meshSends.filter { if case .partnerRequest = $0.0 { true } else { false } }.isEmpty,
+                      "partner 2 has been quiet for three of its usual gaps: not suspect yet")
+        h.advance(.seconds(0.6))
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 3)
+        let asked = h.run(.timer(MeshNode.tickTimer)).meshSends.filter { if case .partnerRequest = $0.0 { true } else { false } }.map(\.1)
+        XCTAssertEqual(h.node.partnerCount, 2, "silent for 1.2 s, partner 2 is suspect but not dropped yet")
+        XCTAssertFalse(asked.isEmpty, "a replacement is sought for the suspect at once")
+        XCTAssertFalse(asked.contains(2) || asked.contains(3))
+        h.receive(.partnerAccept(MeshFixtures.status(spare: 100, held: [])), from: asked[0])
+        XCTAssertEqual(h.node.partnerCount, 3, "the replacement is taken although the list counts the suspect")
+        h.advance(.seconds(0.4))
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 3)
+        h.run(.timer(MeshNode.tickTimer))
+        XCTAssertEqual(h.node.partnerCount, 2, "silent for 1.6 s, four times its usual gap and past the shortest absence")
     }
 
     func testTheSourcePushesEachChunkToAFewPartnersInRotation() {
