@@ -76,8 +76,10 @@ extension Pastry {
             send(.neighbourRequest, to: n.ref.address, purpose: .maintenance, effects: &effects)
         }
         // The neighbourhood too: it is handed to others, so a crashed member must not linger.
-        for entry in table.entries + neighbourhood where tablePings[entry.ref.id] == nil {
-            sendTablePing(entry.ref, attempts: 1, now: now, effects: &effects)
+        if !isWarmingUp {
+            for entry in table.entries + neighbourhood where tablePings[entry.ref.id] == nil {
+                sendTablePing(entry.ref, attempts: 1, now: now, effects: &effects)
+            }
         }
         // A young table is refreshed often (3 s, doubling) so proximity selection converges
         // soon after the join; then at the settled period.
@@ -98,6 +100,18 @@ extension Pastry {
         }
         pool.sort { $0.rtt != $1.rtt ? $0.rtt < $1.rtt : $0.ref.id < $1.ref.id }
         return pool.map(\.ref)
+    }
+
+    /// This tick came sooner than the settled period: the table is young, and its refresh is
+    /// for proximity, not liveness. Its entries were measured when they came in, within the
+    /// last few warm-up periods, and a dead hop is still found when a route through it goes
+    /// unacknowledged. Pinging every entry on each warm-up tick too (3, 6, 12, 24 and 48 s
+    /// after the join) aimed the pings of every joiner at the nodes that are in many tables
+    /// — those near many others — while the audience joined: on scenarios/tree-1k.json
+    /// (seed 13), 352 kbit/s forwarders sent 24–32 kbit/s of pongs in the stream's first
+    /// seconds, on top of a full share of children, and their queues delayed whole subtrees.
+    var isWarmingUp: Bool {
+        TimeSpan.seconds(3) * Int64(1 << min(tableTicks, 16)) < settings.tableMaintenancePeriod
     }
 
     /// A liveness ping to a table entry (outside the proximity budget: it keeps routing

@@ -121,9 +121,29 @@ final class PastryNodeTests: XCTestCase {
         XCTAssertEqual(h.node.pastry.leafSet.members.map(\.id.high), [1005])
     }
 
+    func testWarmUpTableTicksPingNoEntryAndTheFirstSettledTickPingsEveryOne() {
+        var settings = PastrySettings()
+        settings.leafSetSize = 2
+        settings.tableMaintenancePeriod = .seconds(30)
+        var h = Harness(node: PastryNode(identity: ref(1000, 0), settings: settings, app: NoApplication()))
+        _ = h.handle(.command(.join(bootstrap: nil)))
+        for node in [ref(995, 1), ref(1005, 2), ref(1 << 63, 5), ref(1 << 62, 6)] { _ = h.receive(.ping(sentAt: 0), from: node) }
+        // Ticks come 3, 6, 12 and 24 s apart while the table is young, then every 30 s.
+        var pingedPerTick: [[Int]] = []
+        for _ in 0..<5 {
+            h.now = h.now + .seconds(30)
+            pingedPerTick.append(sends(h.handle(.timer(TimerKey(kind: PastryTimers.tableTick))))
+                .filter { if case .ping = $0.0 { true } else { false } }.map(\.1))
+        }
+        XCTAssertEqual(pingedPerTick.prefix(4).map(\.count), [0, 0, 0, 0], "warm-up ticks ping no entry")
+        XCTAssertTrue(pingedPerTick[4].contains(5) && pingedPerTick[4].contains(6), "the first settled tick pings every entry, got \(pingedPerTick[4])")
+    }
+
     func testTableEntryThatStopsAnsweringIsDroppedFromTheTableOnly() {
         var settings = PastrySettings()
         settings.leafSetSize = 2
+        // Every tick is a settled one: warm-up ticks leave liveness to routes.
+        settings.tableMaintenancePeriod = .seconds(3)
         var h = Harness(node: PastryNode(identity: ref(1000, 0), settings: settings, app: NoApplication()))
         _ = h.handle(.command(.join(bootstrap: nil)))
         let silent = ref(1 << 63, 5), alive = ref(1 << 62, 6)
