@@ -100,6 +100,20 @@ public struct MeshConfig: Sendable, Equatable {
     public var keepalive: TimeSpan = .seconds(2)
     /// A partner not heard from for this long is replaced.
     public var silenceTimeout: TimeSpan = .seconds(6)
+    /// The shortest silence that ends a partnership: a partner is dropped after four of its
+    /// usual gaps between messages, but never sooner than this (nor later than
+    /// `silenceTimeout`). Short, a crashed partner that talked several times a second is
+    /// replaced soon; but a live one whose messages wait in its own upload queue falls as
+    /// quiet, and is dropped too. The simulator's mesh scenarios (12–13 partners, 0.5–0.8 s
+    /// maps) set 1.5 s: on scenarios/mesh-{donet,chainsaw}-massfail.json (seeds 7–12) the
+    /// survivors without a gap at 5 s went, mean of the six, from 0.286 to 0.433 (DONet) and
+    /// from 0.407 to 0.484 (Chainsaw) against 3 s, with their 1k, churn and 10k scenarios
+    /// equal or better. With these defaults (6 partners, 250 ms maps, 2.4x upload) it is a
+    /// loss: on `canopy bench push-vs-pull --nodes 1000` (seed 7) 1.5 s took DONet's median
+    /// delay from 1.22 s to 1.78 s and its continuity at 2 s from 0.89 to 0.61 (Chainsaw
+    /// 1.12 s to 1.61 s, 0.94 to 0.71), and on `--churn mass` it cost DONet 0.2–0.3 points
+    /// at 5 s (seeds 7–9).
+    public var shortestAbsence: TimeSpan = .seconds(3)
     /// A supplier that talks several times a second is suspect (asked for nothing) after
     /// four of its usual gaps of silence, but never sooner than this.
     public var shortestSuspicion: TimeSpan = .seconds(1)

@@ -67,7 +67,7 @@ struct Partner: Sendable {
     }
 
     /// True once it is replaced: silent for as many of its usual gaps as make it suspect,
-    /// but never sooner than `shortestAbsence`, nor later than `silenceTimeout`. A
+    /// but never sooner than `MeshConfig.shortestAbsence`, nor later than `silenceTimeout`. A
     /// partner that talks several times a second and then says nothing for seconds has
     /// crashed, and while it keeps its place this node has one supplier fewer (after half
     /// the nodes crash, a survivor's partner list is half dead); one that only keeps alive
@@ -75,19 +75,8 @@ struct Partner: Sendable {
     /// fixed 6 s on scenarios/mesh-{donet,chainsaw}-massfail.json: continuity at 5 s
     /// 0.9819 → 0.9890 and 0.9894 → 0.9922; the 1k and churn ones unchanged.
     func gone(now: Instant, config: MeshConfig) -> Bool {
-        now - lastHeard > min(config.silenceTimeout, max(Self.shortestAbsence, usualSilence))
+        now - lastHeard > min(config.silenceTimeout, max(config.shortestAbsence, usualSilence))
     }
-
-    /// The shortest silence that ends a partnership. It used to be the missed keep-alives
-    /// (3 s); a partner that talks often is gone long before. Measured with replacements
-    /// sought for suspects (`MeshNode.livePartnerCount`) on
-    /// scenarios/mesh-{donet,chainsaw}-massfail.json, seeds 7–12: survivors without a gap
-    /// at 5 s, mean of the six, 0.286 → 0.433 (DONet) and 0.407 → 0.484 (Chainsaw). It
-    /// costs DONet a little with `MeshConfig`'s defaults (6 partners, 250 ms maps): on
-    /// `canopy bench push-vs-pull --churn mass`, seeds 7/8/9, continuity at 5 s went
-    /// 0.9978/0.9918/0.9963 → 0.9951/0.9883/0.9933, while Chainsaw's went 0.9971/0.9935/0.9975
-    /// (before either change) → 0.9978/0.9956/0.9984.
-    static let shortestAbsence: TimeSpan = .seconds(1.5)
 
     /// As many of its usual gaps between messages as make it suspect.
     private var usualSilence: TimeSpan { .seconds(Self.gapsBeforeSuspicion * gap) }

@@ -165,7 +165,8 @@ final class MeshNodeTests: XCTestCase {
     }
 
     func testAChattyPartnerThatFallsSilentIsGivenUpSoonerThanAQuietOne() {
-        let config = MeshConfig()
+        var config = MeshConfig()
+        config.shortestAbsence = .seconds(1.5)
         func partner(speakingEvery gap: TimeSpan) -> (Partner, Instant) {
             var now = Instant(micros: 1_000_000)
             var p = Partner(ref: MeshFixtures.ref(2), status: MeshFixtures.status(spare: 500, held: []), now: now)
@@ -183,10 +184,10 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertTrue(quiet.responsive(now: u + .seconds(2.5), config: config), "it only keeps alive")
         XCTAssertFalse(quiet.responsive(now: u + config.suspectAfter + .seconds(0.1), config: config))
         XCTAssertFalse(quiet.heardLately(now: u + config.suspectAfter + .seconds(0.1), within: config.suspectAfter))
-        XCTAssertFalse(chatty.gone(now: t + Partner.shortestAbsence - .seconds(0.1), config: config), "a second's hush is not a crash")
-        XCTAssertTrue(chatty.gone(now: t + Partner.shortestAbsence + .seconds(0.1), config: config),
+        XCTAssertFalse(chatty.gone(now: t + config.shortestAbsence - .seconds(0.1), config: config), "a second's hush is not a crash")
+        XCTAssertTrue(chatty.gone(now: t + config.shortestAbsence + .seconds(0.1), config: config),
                       "a crashed chatty partner is replaced before its keep-alives are missed")
-        XCTAssertLessThan(Partner.shortestAbsence, config.suspectAfter)
+        XCTAssertLessThan(config.shortestAbsence, config.suspectAfter)
         XCTAssertFalse(quiet.gone(now: u + .seconds(5), config: config), "a lost keep-alive does not end a quiet partnership")
         XCTAssertTrue(quiet.gone(now: u + config.silenceTimeout + .seconds(0.1), config: config))
     }
@@ -212,6 +213,7 @@ final class MeshNodeTests: XCTestCase {
     func testASuspectPartnerIsReplacedBeforeItIsDropped() {
         var config = MeshConfig()
         config.partners = 2
+        config.shortestAbsence = .seconds(1.5)
         var h = Harness.peer(config: config, partners: [(2, MeshFixtures.status(spare: 100, held: [])),
                                                          (3, MeshFixtures.status(spare: 100, held: []))])
         h.receive(.members([MeshFixtures.ref(4)]), from: 3)

@@ -28,6 +28,7 @@ public enum MeshSettings {
         c.gossipSize = try block.int("gossip_size", default: c.gossipSize, range: 1...MeshMessage.maxMembers)
         c.keepalive = try millis(&block, "keepalive_ms", c.keepalive)
         c.silenceTimeout = try millis(&block, "silence_timeout_ms", c.silenceTimeout)
+        c.shortestAbsence = try millis(&block, "shortest_absence_ms", c.shortestAbsence)
         c.startLag = try block.int("start_lag_chunks", default: c.startLag, range: 0...1000)
         return c
     }
