@@ -121,37 +121,38 @@ final class PastryNodeTests: XCTestCase {
         XCTAssertEqual(h.node.pastry.leafSet.members.map(\.id.high), [1005])
     }
 
-    func testWarmUpTableTicksPingNoEntryAndTheFirstSettledTickPingsEveryOne() {
+    /// A lone node with a two-member leaf set, whose table holds nodes 5 and 6 (they pinged it).
+    private func nodeWithTable(maintenancePeriod: TimeSpan) -> Harness<NoApplication> {
         var settings = PastrySettings()
         settings.leafSetSize = 2
-        settings.tableMaintenancePeriod = .seconds(30)
+        settings.tableMaintenancePeriod = maintenancePeriod
         var h = Harness(node: PastryNode(identity: ref(1000, 0), settings: settings, app: NoApplication()))
         _ = h.handle(.command(.join(bootstrap: nil)))
         for node in [ref(995, 1), ref(1005, 2), ref(1 << 63, 5), ref(1 << 62, 6)] { _ = h.receive(.ping(sentAt: 0), from: node) }
+        return h
+    }
+
+    /// The nodes a table tick 30 s on pings.
+    private func pingedByTableTick(_ h: inout Harness<NoApplication>) -> [Int] {
+        h.now = h.now + .seconds(30)
+        return sends(h.handle(.timer(TimerKey(kind: PastryTimers.tableTick))))
+            .filter { if case .ping = $0.0 { true } else { false } }.map(\.1)
+    }
+
+    func testWarmUpTableTicksPingNoEntryAndTheFirstSettledTickPingsEveryOne() {
+        var h = nodeWithTable(maintenancePeriod: .seconds(30))
         // Ticks come 3, 6, 12 and 24 s apart while the table is young, then every 30 s.
-        var pingedPerTick: [[Int]] = []
-        for _ in 0..<5 {
-            h.now = h.now + .seconds(30)
-            pingedPerTick.append(sends(h.handle(.timer(TimerKey(kind: PastryTimers.tableTick))))
-                .filter { if case .ping = $0.0 { true } else { false } }.map(\.1))
-        }
+        let pingedPerTick = (0..<5).map { _ in pingedByTableTick(&h) }
         XCTAssertEqual(pingedPerTick.prefix(4).map(\.count), [0, 0, 0, 0], "warm-up ticks ping no entry")
         XCTAssertTrue(pingedPerTick[4].contains(5) && pingedPerTick[4].contains(6), "the first settled tick pings every entry, got \(pingedPerTick[4])")
     }
 
     func testTableEntryThatStopsAnsweringIsDroppedFromTheTableOnly() {
-        var settings = PastrySettings()
-        settings.leafSetSize = 2
         // Every tick is a settled one: warm-up ticks leave liveness to routes.
-        settings.tableMaintenancePeriod = .seconds(3)
-        var h = Harness(node: PastryNode(identity: ref(1000, 0), settings: settings, app: NoApplication()))
-        _ = h.handle(.command(.join(bootstrap: nil)))
+        var h = nodeWithTable(maintenancePeriod: .seconds(3))
         let silent = ref(1 << 63, 5), alive = ref(1 << 62, 6)
-        for node in [ref(995, 1), ref(1005, 2), silent, alive] { _ = h.receive(.ping(sentAt: 0), from: node) }
         XCTAssertTrue(h.node.pastry.table.contains(silent.id))
-        h.now = h.now + .seconds(30)
-        let pinged = sends(h.handle(.timer(TimerKey(kind: PastryTimers.tableTick))))
-            .filter { if case .ping = $0.0 { true } else { false } }.map(\.1)
+        let pinged = pingedByTableTick(&h)
         XCTAssertTrue(pinged.contains(5) && pinged.contains(6), "every table entry is pinged, got \(pinged)")
         _ = h.receive(.pong(echo: h.now.micros), from: alive)
         for _ in 0..<2 {
