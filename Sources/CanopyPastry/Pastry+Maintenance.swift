@@ -58,8 +58,8 @@ extension Pastry {
     /// chosen near its owner, so near owners hand us near candidates, and each pass moves
     /// every slot toward its nearest candidate. Rows with many candidates per slot (a row
     /// two further down is in use) ask more nodes, since they have most to gain. The
-    /// nearest two neighbours are asked for their neighbourhood sets. Also pings every
-    /// entry: for liveness, and to refresh its RTT.
+    /// nearest two neighbours are asked for their neighbourhood sets. Once the table has
+    /// settled (`isWarmingUp`), also pings every entry: for liveness, and to refresh its RTT.
     mutating func tableTick(now: Instant, rng: inout SeededRNG, effects: inout Effects) {
         pingTokens = settings.pingBudget
         for row in 0..<table.rowCount {
@@ -105,8 +105,8 @@ extension Pastry {
     /// This tick came sooner than the settled period: the table is young, and its refresh is
     /// for proximity, not liveness. Its entries were measured when they came in, within the
     /// last few warm-up periods, and a dead hop is still found when a route through it goes
-    /// unacknowledged. Pinging every entry on each warm-up tick too (3, 6, 12, 24 and 48 s
-    /// after the join) aimed the pings of every joiner at the nodes that are in many tables
+    /// unacknowledged. Pinging every entry on each warm-up tick too (3 s after the join,
+    /// then 6, 12, 24 s apart…) aimed the pings of every joiner at the nodes that are in many tables
     /// — those near many others — while the audience joined: on scenarios/tree-1k.json
     /// (seed 13), 352 kbit/s forwarders sent 24–32 kbit/s of pongs in the stream's first
     /// seconds, on top of a full share of children, and their queues delayed whole subtrees.
