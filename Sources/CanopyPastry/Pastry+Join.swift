@@ -74,7 +74,7 @@ extension Pastry {
         // The first table refresh comes soon, once the pings above have answered: the rows a
         // joiner got on the join path were chosen near other nodes, not near it.
         effects.setTimer(TimerKey(kind: PastryTimers.tableTick),
-                         at: now + jittered(min(settings.tableMaintenancePeriod, .seconds(3)), rng: &rng))
+                         at: now + jittered(min(settings.tableMaintenancePeriod, warmUpInterval), rng: &rng))
     }
 
     /// Says goodbye to everyone in our state, handing over our leaf set so they repair at once.

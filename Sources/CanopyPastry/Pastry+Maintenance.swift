@@ -84,9 +84,8 @@ extension Pastry {
         // A young table is refreshed often (3 s, doubling) so proximity selection converges
         // soon after the join; then at the settled period.
         tableTicks += 1
-        let warmup = TimeSpan.seconds(3) * Int64(1 << min(tableTicks, 16))
         effects.setTimer(TimerKey(kind: PastryTimers.tableTick),
-                         at: now + jittered(min(settings.tableMaintenancePeriod, warmup), rng: &rng))
+                         at: now + jittered(min(settings.tableMaintenancePeriod, warmUpInterval), rng: &rng))
     }
 
     /// The measured table and neighbourhood nodes sharing at least `digits` leading digits
@@ -110,9 +109,11 @@ extension Pastry {
     /// — those near many others — while the audience joined: on scenarios/tree-1k.json
     /// (seed 13), 352 kbit/s forwarders sent 24–32 kbit/s of pongs in the stream's first
     /// seconds, on top of a full share of children, and their queues delayed whole subtrees.
-    var isWarmingUp: Bool {
-        TimeSpan.seconds(3) * Int64(1 << min(tableTicks, 16)) < settings.tableMaintenancePeriod
-    }
+    var isWarmingUp: Bool { warmUpInterval < settings.tableMaintenancePeriod }
+
+    /// How long after the last table tick (or the join) the next one comes while the table
+    /// is young: 3 s, doubling with each tick.
+    var warmUpInterval: TimeSpan { .seconds(3) * Int64(1 << min(tableTicks, 16)) }
 
     /// A liveness ping to a table entry (outside the proximity budget: it keeps routing
     /// off dead hops); its pong also refreshes the entry's RTT.

@@ -187,7 +187,6 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertFalse(chatty.gone(now: t + config.shortestAbsence - .seconds(0.1), config: config), "a second's hush is not a crash")
         XCTAssertTrue(chatty.gone(now: t + config.shortestAbsence + .seconds(0.1), config: config),
                       "a crashed chatty partner is replaced before its keep-alives are missed")
-        XCTAssertLessThan(config.shortestAbsence, config.suspectAfter)
         XCTAssertFalse(quiet.gone(now: u + .seconds(5), config: config), "a lost keep-alive does not end a quiet partnership")
         XCTAssertTrue(quiet.gone(now: u + config.silenceTimeout + .seconds(0.1), config: config))
     }
