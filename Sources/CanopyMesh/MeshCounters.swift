@@ -22,6 +22,8 @@ public struct MeshCounters: Sendable, Equatable {
     public var barren = 0
     /// Fed partners let go to make room for a newcomer holding nothing.
     public var evicted = 0
+    /// The source: chunks pushed again because no partner confirmed holding them.
+    public var reseeded = 0
 
     public init() {}
 }

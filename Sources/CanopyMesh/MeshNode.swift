@@ -81,6 +81,8 @@ public struct MeshNode: ProtocolCore {
     var nextGossip: Instant = .zero
     var nextRefine: Instant = .zero
     var pushCursor = 0
+    /// The source: its newest chunks not yet confirmed held by a live partner.
+    var seeding: [Seeding] = []
     /// Accepted requests not yet handed to the driver: data is released only as the upload
     /// link drains, so our own control messages never wait behind a long data queue.
     var serveQueue: [QueuedServe] = []
@@ -391,6 +393,32 @@ struct QueuedServe: Sendable {
     func precedes(_ other: QueuedServe) -> Bool {
         if forwards != other.forwards { return forwards }
         return forwards ? sequence > other.sequence : sequence < other.sequence
+    }
+}
+
+/// A new chunk the source pushed, when it last did, and to whom.
+struct Seeding: Sendable {
+    var sequence: UInt32
+    var madeAt: Instant
+    var at: Instant
+    var receivers: [PeerAddress]
+    var tries = 0
+
+    /// Longer than a message takes to cross: what a receiver says this long after the push
+    /// left, it said after the push reached it.
+    static let margin: TimeSpan = .seconds(0.3)
+
+    /// A partner of the source that has said nothing for this long has most likely crashed:
+    /// it sends a keep-alive on every half-second tick on which it has sent nothing else.
+    static let silence: TimeSpan = .seconds(0.75)
+
+    /// True if `partner` was heard within `live` and holds the chunk by its own map sent
+    /// since the push, or received the push and spoke well after it. Our own mark in the
+    /// holdings of those we pushed to does not count, nor does a holder gone silent.
+    func confirmed(by partner: Partner, now: Instant, live: TimeSpan) -> Bool {
+        guard now - partner.lastHeard <= live else { return false }
+        return (partner.mapAt > at && partner.holdings.contains(sequence))
+            || (partner.lastHeard > at + Self.margin && receivers.contains(partner.address))
     }
 }
 

@@ -18,6 +18,9 @@ struct Partner: Sendable {
     var spareKbps: UInt16
     /// Chunks it holds, as far as we know (buffer maps, HAVEs, and what it sent us).
     var holdings: BufferMap
+    /// When its last buffer map came: `holdings` is its own word from then on, not only our
+    /// guess from what we sent it.
+    var mapAt: Instant
     /// Substreams it asked us to push to it (bit `j`: sequence mod `MeshMessage.substreams` = `j`).
     var pushMask: UInt16 = 0
     /// Per substream, the first sequence it wants pushed (it has or asked for the rest).
@@ -45,6 +48,7 @@ struct Partner: Sendable {
         lastHeard = now
         spareKbps = status.spareKbps
         holdings = status.map
+        mapAt = now
         level = Self.hops(status.level)
     }
 
@@ -101,6 +105,7 @@ struct Partner: Sendable {
     mutating func update(_ status: MeshStatus, now: Instant) {
         spareKbps = status.spareKbps
         holdings = status.map
+        mapAt = now
         level = Self.hops(status.level)
         lastHeard = now
     }

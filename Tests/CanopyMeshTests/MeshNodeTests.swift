@@ -304,6 +304,50 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(pushed.sorted(), [1, 3], "2 missed two keep-alives: most likely crashed")
     }
 
+    /// The pushes of chunk 0 went to partners that crashed right after they last spoke:
+    /// nobody confirms it, so the source pushes it again to partners heard from since. A
+    /// chunk that a partner's map confirms is not pushed again.
+    func testTheSourcePushesAChunkAgainWhenNoPartnerConfirmsHoldingIt() {
+        var config = MeshConfig()
+        config.sourcePush = 2
+        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 2_000, config: config))
+        h.run(.command(.join(bootstrap: nil)))
+        for index in 1...6 { h.receive(.partnerRequest(MeshFixtures.status(spare: 100, held: [])), from: index) }
+        func dataSends(_ effects: [Effect]) -> [(UInt32, Int)] {
+            effects.meshSends.compactMap { if case .data(let c, _) = $0.0 { (c.sequence, $0.1) } else { nil } }
+        }
+        h.advance(.seconds(0.2))
+        let first = dataSends(h.run(.command(.publish(MeshFixtures.chunk(0))))).map(\.1)
+        XCTAssertEqual(first.count, 2)
+        let alive = (1...6).filter { !first.contains($0) }
+        h.advance(.seconds(0.5))
+        for index in alive { h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: index) }
+        h.advance(.seconds(0.5))
+        let again = dataSends(h.run(.command(.publish(MeshFixtures.chunk(1)))))
+        let repushed = again.filter { $0.0 == 0 }.map(\.1)
+        XCTAssertEqual(repushed.count, 2, "chunk 0 pushed again: \(again)")
+        XCTAssertTrue(repushed.allSatisfy(alive.contains), "only to partners heard from since: \(repushed)")
+
+        // Chunk 1's receivers say they hold it: it is not pushed again.
+        let holders = again.filter { $0.0 == 1 }.map(\.1)
+        XCTAssertFalse(holders.isEmpty)
+        h.advance(.seconds(0.5))
+        for index in holders { h.receive(.status(MeshFixtures.status(spare: 100, held: [0, 1])), from: index) }
+        h.advance(.seconds(0.5))
+        let later = dataSends(h.run(.command(.publish(MeshFixtures.chunk(2)))))
+        XCTAssertFalse(later.contains { $0.0 == 1 }, "chunk 1 was confirmed: \(later)")
+
+        // Chunk 2's receivers only ask for something, well after the push: alive, so it is
+        // not pushed again either.
+        let receivers = later.filter { $0.0 == 2 }.map(\.1)
+        XCTAssertFalse(receivers.isEmpty)
+        h.advance(.seconds(0.5))
+        for index in receivers { h.receive(.request([0]), from: index) }
+        h.advance(.seconds(0.5))
+        let last = dataSends(h.run(.command(.publish(MeshFixtures.chunk(3)))))
+        XCTAssertFalse(last.contains { $0.0 == 2 }, "chunk 2's receivers spoke after it: \(last)")
+    }
+
     func testTwoNodesWithoutUploadDoNotPartner() {
         var h = Harness.peer(upload: 0, partners: [])
         guard case .partnerRefuse = h.receive(.partnerRequest(MeshFixtures.status(spare: 0, held: [])), from: 5).meshSends.last?.0 else {

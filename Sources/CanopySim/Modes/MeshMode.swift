@@ -53,6 +53,7 @@ public final class MeshMode: SimMode {
                 ("partners_silent", .int(total(\.silent))),
                 ("pushed", .int(total(\.pushed))),
                 ("pusher_changes", .int(total(\.pusherChanges))),
+                ("source_repushes", .int(total(\.reseeded))),
             ])),
         ])
     }
