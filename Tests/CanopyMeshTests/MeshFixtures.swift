@@ -75,6 +75,18 @@ struct Harness {
         return order
     }
 
+    /// The source with `push` pushes a chunk and partners `1...partners` (spare upload from
+    /// `spare`, 100 kbit/s unless said otherwise).
+    static func source(upload: Double = 2_000, push: Int, partners: Int,
+                       spare: (Int) -> UInt16 = { _ in 100 }) -> Harness {
+        var config = MeshConfig()
+        config.sourcePush = push
+        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: upload, config: config))
+        h.run(.command(.join(bootstrap: nil)))
+        for index in 1...partners { h.receive(.partnerRequest(MeshFixtures.status(spare: spare(index), held: [])), from: index) }
+        return h
+    }
+
     /// A joined peer that knows the stream and has `partners` (index → status) as partners.
     static func peer(upload: Double = 256, config: MeshConfig = MeshConfig(), scheduler: MeshScheduler = .donet,
                      partners: [(Int, MeshStatus)]) -> Harness {

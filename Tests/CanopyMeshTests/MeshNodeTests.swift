@@ -240,11 +240,7 @@ final class MeshNodeTests: XCTestCase {
     }
 
     func testTheSourcePushesEachChunkToAFewPartnersInRotation() {
-        var config = MeshConfig()
-        config.sourcePush = 3
-        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 2_000, config: config))
-        h.run(.command(.join(bootstrap: nil)))
-        for index in 1...6 { h.receive(.partnerRequest(MeshFixtures.status(spare: index == 6 ? 0 : 100, held: [])), from: index) }
+        var h = Harness.source(push: 3, partners: 6) { $0 == 6 ? 0 : 100 }
         XCTAssertEqual(h.node.partnerAddresses.map(\.simulatedIndex), [1, 2, 3, 4, 5], "a node that cannot forward is refused")
         var pushed: [[Int]] = []
         for s in UInt32(0)..<3 {
@@ -258,13 +254,9 @@ final class MeshNodeTests: XCTestCase {
     }
 
     func testTheSourcePushesOnlyWhatItsLinkSendsWithinOneChunkDuration() {
-        var config = MeshConfig()
-        config.sourcePush = 3
         // A 1.6 kB chunk takes about 85 ms at 160 kbit/s: two copies fit in a 200 ms chunk
         // duration, a third would still be queued when the next chunk comes.
-        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 160, config: config))
-        h.run(.command(.join(bootstrap: nil)))
-        for index in 1...5 { h.receive(.partnerRequest(MeshFixtures.status(spare: 100, held: [])), from: index) }
+        var h = Harness.source(upload: 160, push: 3, partners: 5)
         var pushed: [Int] = []
         for s in UInt32(0)..<6 {
             h.advance(.seconds(0.2))
@@ -290,11 +282,7 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertEqual(keepalives[0], 8, "4 s: one every tick to the source")
         XCTAssertEqual(keepalives[2], 2, "4 s: one every 2 s to anyone else")
 
-        var config = MeshConfig()
-        config.sourcePush = 3
-        var source = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 2_000, config: config))
-        source.run(.command(.join(bootstrap: nil)))
-        for index in 1...3 { source.receive(.partnerRequest(MeshFixtures.status(spare: 100, held: [])), from: index) }
+        var source = Harness.source(push: 3, partners: 3)
         source.advance(.seconds(1.3))
         source.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 1)
         source.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: 3)
@@ -308,11 +296,7 @@ final class MeshNodeTests: XCTestCase {
     /// nobody confirms it, so the source pushes it again to partners heard from since. A
     /// chunk that a partner's map confirms is not pushed again.
     func testTheSourcePushesAChunkAgainWhenNoPartnerConfirmsHoldingIt() {
-        var config = MeshConfig()
-        config.sourcePush = 2
-        var h = Harness(MeshNode(source: MeshFixtures.ref(0), info: MeshFixtures.info(), uploadKbps: 2_000, config: config))
-        h.run(.command(.join(bootstrap: nil)))
-        for index in 1...6 { h.receive(.partnerRequest(MeshFixtures.status(spare: 100, held: [])), from: index) }
+        var h = Harness.source(push: 2, partners: 6)
         func dataSends(_ effects: [Effect]) -> [(UInt32, Int)] {
             effects.meshSends.compactMap { if case .data(let c, _) = $0.0 { (c.sequence, $0.1) } else { nil } }
         }
