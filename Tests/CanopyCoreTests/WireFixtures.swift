@@ -64,7 +64,7 @@ enum WireFixtures {
         ("tree.heartbeat", .tree(.heartbeat(topics: [topic, group]))),
         ("tree.refresh", .tree(.refresh(TreeRefresh(spare: 5, topics: [TreeTopicLoad(topic: topic, children: 2),
                                                                         TreeTopicLoad(topic: group, children: 0)])))),
-        ("tree.anycast", .tree(.anycast(TreeAnycast(group: group, target: topic, requester: peerA,
+        ("tree.anycast", .tree(.anycast(TreeAnycast(group: group, target: topic, requester: peerA, move: true,
                                                     visited: [peerB.id], stack: [source])))),
         ("tree.anycast_failed", .tree(.anycastFailed(group: group, target: topic))),
         ("tree.fill", .tree(.fill(topic: topic, from: 0x0102_0304))),

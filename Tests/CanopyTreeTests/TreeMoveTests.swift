@@ -75,6 +75,9 @@ final class TreeMoveTests: SplitStreamNodeTestCase {
         let stripe1 = app.topics!.stripes[1]
         let joins = routed.compactMap { if case .tree(.join(let j)) = $0 { j } else { nil } }
         XCTAssertEqual(joins.map(\.topic), [stripe1], "an ordinary routed join")
+        let walks = routed.compactMap { if case .tree(.anycast(let walk)) = $0 { walk } else { nil } }
+        XCTAssertEqual(walks.map(\.target), [stripe1], "and a walk of the spare-capacity group")
+        XCTAssertEqual(walks.map(\.move), [true])
         XCTAssertEqual(app.trees[1].parent, forwarder, "the old parent feeds it until the new one does")
         let fed = upcall(&app, as: foreignChild, at: start + .milliseconds(Int64(1200))) {
             $0.receive(chunk(5), from: adopter, kbr: &$1)
@@ -133,6 +136,39 @@ final class TreeMoveTests: SplitStreamNodeTestCase {
         }
         XCTAssertEqual(app.trees[1].parent, other)
         XCTAssertTrue(treeMessagesTo(attached, adopter).contains(.leave(topic: stripe1)), "the pending next parent is left")
+    }
+
+    /// A move's walk (PROTOCOL.md §6.7) is taken only by a member that would not forward in
+    /// one more stripe; one that runs out is not answered. Other walks are taken as before.
+    func testAMovesWalkIsTakenOnlyWhereItAddsNoStripe() {
+        var app = attached(as: forwarder, config: config)
+        let topics = app.topics!
+        let join = TreeJoin(topic: stripe0, joiner: ownChild, budget: 0, spare: 0, children: 0)
+        upcall(&app, as: forwarder) { $0.receive(.tree(.join(join)), from: ownChild, kbr: &$1) }
+        XCTAssertEqual(app.interiorStripes, 1, "forwards in stripe 0 only")
+        let mover = peer(0x7000_0000_0000_0000, 6)
+        let next = peer(0x7100_0000_0000_0000, 7)
+        let onward = TreeAnycast(group: topics.spareGroup, target: topics.stripes[1], requester: mover, move: true, stack: [next])
+        let passed = upcall(&app, as: forwarder) { $0.receive(.tree(.anycast(onward)), from: source, kbr: &$1) }
+        XCTAssertFalse(app.trees[1].hasChild(mover.id), "taking it would add stripe 1")
+        XCTAssertTrue(treeMessagesTo(passed, next).contains { if case .anycast = $0 { true } else { false } }, "passed on")
+        let last = TreeAnycast(group: topics.spareGroup, target: topics.stripes[1], requester: mover, move: true)
+        let ended = upcall(&app, as: forwarder) { $0.receive(.tree(.anycast(last)), from: source, kbr: &$1) }
+        XCTAssertEqual(treeMessagesTo(ended, mover), [], "the mover keeps its parent: no anycast_failed")
+        let own = TreeAnycast(group: topics.spareGroup, target: stripe0, requester: mover, move: true, stack: [next])
+        // 25,000 queued bytes are 0.4 s of this node's 500 kbit/s: past the fill backlog.
+        let busy = upcall(&app, as: forwarder, queuedBytes: 25_000) { $0.receive(.tree(.anycast(own)), from: source, kbr: &$1) }
+        XCTAssertFalse(app.trees[0].hasChild(mover.id), "a move waits for a short queue, like a fill")
+        XCTAssertEqual(treeMessagesTo(busy, next), [], "and a busy node does not relay a move's walk")
+        upcall(&app, as: forwarder) { $0.receive(.tree(.anycast(own)), from: source, kbr: &$1) }
+        XCTAssertTrue(app.trees[0].hasChild(mover.id), "it forwards in stripe 0 already")
+        let orphan = TreeAnycast(group: topics.spareGroup, target: topics.stripes[1], requester: foreignChild)
+        upcall(&app, as: forwarder) { $0.receive(.tree(.anycast(orphan)), from: source, kbr: &$1) }
+        XCTAssertTrue(app.trees[1].hasChild(foreignChild.id), "an orphan's walk is taken wherever there is room")
+
+        var leaf = attached(as: adopter, config: config)
+        upcall(&leaf, as: adopter) { $0.receive(.tree(.anycast(last)), from: source, kbr: &$1) }
+        XCTAssertTrue(leaf.trees[1].hasChild(mover.id), "a node that forwards in no stripe takes it")
     }
 
     private func treeMessagesTo(_ effects: [Effect], _ to: NodeRef) -> [TreeMessage] {

@@ -73,14 +73,20 @@ public struct TreeAnycast: Hashable, Sendable {
     public var visited: [NodeID]
     /// Nodes still to visit, the next one last.
     public var stack: [NodeRef]
+    /// The requester is fed and only looking for a parent that would not have to forward in
+    /// one more stripe (`tree.move`): a member adopts it only if it already forwards in
+    /// `target` or in no stripe at all, and a walk that runs out ends unanswered.
+    public var move: Bool
 
     public static let maxVisited = 16
     public static let maxStack = 16
 
-    public init(group: NodeID, target: NodeID, requester: NodeRef, visited: [NodeID] = [], stack: [NodeRef] = []) {
+    public init(group: NodeID, target: NodeID, requester: NodeRef, move: Bool = false,
+                visited: [NodeID] = [], stack: [NodeRef] = []) {
         self.group = group
         self.target = target
         self.requester = requester
+        self.move = move
         self.visited = visited
         self.stack = stack
     }
@@ -154,7 +160,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
         case .heartbeat(let topics): 1 + min(topics.count, Self.maxTopics) * WireSize.nodeID
         case .refresh(let r): 2 + 1 + min(r.topics.count, Self.maxTopics) * TreeTopicLoad.size
         case .anycast(let a):
-            2 * WireSize.nodeID + WireSize.nodeRef + 1 + min(a.visited.count, TreeAnycast.maxVisited) * WireSize.nodeID
+            2 * WireSize.nodeID + WireSize.nodeRef + 1 + 1 + min(a.visited.count, TreeAnycast.maxVisited) * WireSize.nodeID
                 + WireSize.nodeRefs(min(a.stack.count, TreeAnycast.maxStack))
         case .anycastFailed: 2 * WireSize.nodeID
         case .fill: WireSize.nodeID + 4
@@ -194,6 +200,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             buffer.writeNodeID(a.group)
             buffer.writeNodeID(a.target)
             buffer.writeNodeRef(a.requester)
+            buffer.writeInteger(UInt8(a.move ? 1 : 0))
             buffer.writeNodeIDs(a.visited.prefix(TreeAnycast.maxVisited))
             buffer.writeNodeRefs(a.stack.prefix(TreeAnycast.maxStack))
         case .anycastFailed(let group, let target):
@@ -238,9 +245,12 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             let group = try buffer.readNodeID()
             let target = try buffer.readNodeID()
             let requester = try buffer.readNodeRef()
+            let move: UInt8 = try buffer.readChecked()
+            guard move <= 1 else { throw .invalidField("anycast.move") }
             let visited = try buffer.readNodeIDs(max: TreeAnycast.maxVisited, field: "anycast.visited")
             let stack = try buffer.readNodeRefs(max: TreeAnycast.maxStack, field: "anycast.stack")
-            return .anycast(TreeAnycast(group: group, target: target, requester: requester, visited: visited, stack: stack))
+            return .anycast(TreeAnycast(group: group, target: target, requester: requester, move: move == 1,
+                                        visited: visited, stack: stack))
         case 0x08:
             let group = try buffer.readNodeID()
             return .anycastFailed(group: group, target: try buffer.readNodeID())
