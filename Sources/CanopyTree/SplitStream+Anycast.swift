@@ -21,11 +21,11 @@ extension SplitStream {
     ///
     /// A node whose upload queue is past `shedBacklog` lets a walk it cannot serve end
     /// here: the requester's join timeout moves it to its next rung. A move's walk ends
-    /// already past `fillBacklog`: the mover is fed, and relaying it would delay our stream. A walk carries its two
-    /// lists on every hop, and after a crash hundreds reach the group's upper nodes at once;
-    /// relaying them held a 118 kbit/s node's queue at 1.4 s, and the stripe subtree it
-    /// fed 2 s late (scenarios/tree-1k-crash.json seed 13, moves on: 183 of 899 survivors
-    /// short of a stripe 10 s after the crash, none with this).
+    /// already past `fillBacklog`: the mover is fed, and relaying it would delay our stream.
+    /// A walk carries its two lists on every hop, and after a crash hundreds reach the
+    /// group's upper nodes at once; relaying them held a 118 kbit/s node's queue at 1.4 s,
+    /// and the stripe subtree it fed 2 s late (scenarios/tree-1k-crash.json seed 13, moves
+    /// on: 183 of 899 survivors short of a stripe 10 s after the crash, none with this).
     mutating func runAnycast(_ walk: TreeAnycast, _ kbr: inout KBRContext) {
         guard let target = index(of: walk.target), trees[target].stripe != nil,
               let group = index(of: walk.group), trees[group].stripe == nil else { return }
