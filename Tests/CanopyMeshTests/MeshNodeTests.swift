@@ -332,6 +332,31 @@ final class MeshNodeTests: XCTestCase {
         XCTAssertFalse(last.contains { $0.0 == 2 }, "chunk 2's receivers spoke after it: \(last)")
     }
 
+    /// A re-push that reached nobody (no partner had spoken since the push) is not one of the
+    /// source's two tries: the chunk goes out once live partners are heard, while it is still
+    /// young enough to spread.
+    func testARepushThatReachedNobodyIsTriedAgain() {
+        var h = Harness.source(push: 2, partners: 6)
+        func repushes(_ effects: [Effect]) -> [Int] {
+            effects.meshSends.compactMap { if case .data(let c, _) = $0.0, c.sequence == 0 { $0.1 } else { nil } }
+        }
+        h.advance(.seconds(0.2))
+        let first = repushes(h.run(.command(.publish(MeshFixtures.chunk(0)))))
+        XCTAssertEqual(first.count, 2)
+        h.advance(.seconds(1))
+        XCTAssertEqual(repushes(h.run(.command(.publish(MeshFixtures.chunk(1))))), [], "nobody spoke since the push")
+        h.advance(.seconds(0.2))
+        XCTAssertEqual(repushes(h.run(.command(.publish(MeshFixtures.chunk(2))))), [])
+        h.advance(.seconds(0.1))
+        // The first receivers stay silent (crashed); the others speak.
+        for index in 1...6 where !first.contains(index) {
+            h.receive(.status(MeshFixtures.status(spare: 100, held: [])), from: index)
+        }
+        h.advance(.seconds(0.1))
+        XCTAssertEqual(repushes(h.run(.command(.publish(MeshFixtures.chunk(3))))).count, 2,
+                       "pushed again once partners are heard")
+    }
+
     func testTwoNodesWithoutUploadDoNotPartner() {
         var h = Harness.peer(upload: 0, partners: [])
         guard case .partnerRefuse = h.receive(.partnerRequest(MeshFixtures.status(spare: 0, held: [])), from: 5).meshSends.last?.0 else {
