@@ -107,8 +107,8 @@ extension MeshNode {
     /// unchanged (seeds 7 and 8). (Those runs predate the cap.) Partner requests that
     /// reach us still count every partner, suspects too: counting only the live ones there
     /// as well moved Chainsaw's mean to 0.559 and DONet's to 0.429 with a 1.5 s
-    /// `MeshConfig.shortestAbsence`, but cost the churn scenarios (DONet seed 8, continuity at 5 s 0.99886 →
-    /// 0.99824), so it was not kept. On `canopy bench push-vs-pull --churn mass` (6 partners),
+    /// `MeshConfig.shortestAbsence`, but cost the churn scenarios (DONet seed 8, continuity
+    /// at 5 s 0.99886 → 0.99824), so it was not kept. On `canopy bench push-vs-pull --churn mass` (6 partners),
     /// seeds 7/8/9, DONet's continuity at 5 s went 0.9972/0.9911/0.9946 → 0.9978/0.9918/0.9963.
     func livePartnerCount(now: Instant) -> Int {
         partners.lazy.filter { $0.responsive(now: now, config: self.config) }.count

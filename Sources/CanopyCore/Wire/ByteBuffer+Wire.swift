@@ -42,6 +42,17 @@ extension ByteBuffer {
         writePeerAddress(ref.address)
     }
 
+    /// A yes/no field: one byte, 0 or 1; any other value makes the datagram malformed.
+    public mutating func readFlag(field: String) throws(WireError) -> Bool {
+        let raw: UInt8 = try readChecked()
+        guard raw <= 1 else { throw .invalidField(field) }
+        return raw == 1
+    }
+
+    public mutating func writeFlag(_ flag: Bool) {
+        writeInteger(UInt8(flag ? 1 : 0))
+    }
+
     /// Reads exactly `length` bytes as a slice (no copy).
     public mutating func readSliceChecked(length: Int) throws(WireError) -> ByteBuffer {
         guard length >= 0, let slice = readSlice(length: length) else { throw .truncated }

@@ -183,7 +183,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             buffer.writeNodeIDs(path.prefix(Self.maxPath))
         case .reject(let topic, let handedDown):
             buffer.writeNodeID(topic)
-            buffer.writeInteger(UInt8(handedDown ? 1 : 0))
+            buffer.writeFlag(handedDown)
         case .leave(let topic):
             buffer.writeNodeID(topic)
         case .heartbeat(let topics):
@@ -200,7 +200,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             buffer.writeNodeID(a.group)
             buffer.writeNodeID(a.target)
             buffer.writeNodeRef(a.requester)
-            buffer.writeInteger(UInt8(a.move ? 1 : 0))
+            buffer.writeFlag(a.move)
             buffer.writeNodeIDs(a.visited.prefix(TreeAnycast.maxVisited))
             buffer.writeNodeRefs(a.stack.prefix(TreeAnycast.maxStack))
         case .anycastFailed(let group, let target):
@@ -223,9 +223,7 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             return .accept(topic: topic, path: try buffer.readNodeIDs(max: maxPath, field: "accept.path"))
         case 0x03:
             let topic = try buffer.readNodeID()
-            let flag: UInt8 = try buffer.readChecked()
-            guard flag <= 1 else { throw .invalidField("reject.handed_down") }
-            return .reject(topic: topic, handedDown: flag == 1)
+            return .reject(topic: topic, handedDown: try buffer.readFlag(field: "reject.handed_down"))
         case 0x04:
             return .leave(topic: try buffer.readNodeID())
         case 0x05:
@@ -245,11 +243,10 @@ public enum TreeMessage: MessageFamily, Hashable, Sendable {
             let group = try buffer.readNodeID()
             let target = try buffer.readNodeID()
             let requester = try buffer.readNodeRef()
-            let move: UInt8 = try buffer.readChecked()
-            guard move <= 1 else { throw .invalidField("anycast.move") }
+            let move = try buffer.readFlag(field: "anycast.move")
             let visited = try buffer.readNodeIDs(max: TreeAnycast.maxVisited, field: "anycast.visited")
             let stack = try buffer.readNodeRefs(max: TreeAnycast.maxStack, field: "anycast.stack")
-            return .anycast(TreeAnycast(group: group, target: target, requester: requester, move: move == 1,
+            return .anycast(TreeAnycast(group: group, target: target, requester: requester, move: move,
                                         visited: visited, stack: stack))
         case 0x08:
             let group = try buffer.readNodeID()
