@@ -24,6 +24,8 @@ public struct MeshCounters: Sendable, Equatable {
     public var evicted = 0
     /// The source: chunks pushed again because no partner confirmed holding them.
     public var reseeded = 0
+    /// Copies of such chunks passed on by their receivers (`MeshNode.spreadRescued`).
+    public var rescueSpreads = 0
 
     public init() {}
 }

@@ -37,12 +37,48 @@ extension MeshNode {
         }
         if requested { pulled(sequence, now: now, effects: &effects) }
         effects.deliver(chunk)
+        if let supplier, !requested, isRescue(sequence, from: supplier, now: now) {
+            spreadRescued(chunk, except: from, now: now, effects: &effects)
+        }
         pushToSubscribers(sequence, except: from, now: now, effects: &effects)
         switch scheduler {
         case .chainsaw: announce(sequence, now: now, effects: &effects)
         case .donet: sendStatus(now: now, effects: &effects)
         }
     }
+
+    /// True if an unasked chunk from the source is one it pushed again (`reseedUnconfirmed`):
+    /// not pushed for a subscription, and older than a first push is when it lands.
+    private func isRescue(_ sequence: UInt32, from i: Int, now: Instant) -> Bool {
+        guard partners[i].ref.id == info?.source.id else { return false }
+        let j = Self.substream(of: sequence)
+        if pushers[j] == partners[i].address && sequence >= pushStart[j] { return false }
+        return (age(of: sequence, now: now) ?? 0) > Seeding.margin.seconds
+    }
+
+    /// The source pushed this chunk again because no live partner it had sent it to could
+    /// be heard holding it: the few it reaches now may be the only ones alive to hold it.
+    /// They pass it straight on, ahead of their queues, to the partners heard from most
+    /// lately that forward and lack it. Left to the pull, its requests waited behind every
+    /// fresher chunk: on scenarios/mesh-donet-massfail.json (seed 10) the chunk made 0.6 s
+    /// after the crash reached 2 survivors by 41.1 s and the next ones only 1.2 s later,
+    /// and 445 of the 499 survivors played it late.
+    private mutating func spreadRescued(_ chunk: Chunk, except: PeerAddress, now: Instant, effects: inout Effects) {
+        guard upload.canUpload else { return }
+        let takers = partners.indices.filter {
+            partners[$0].address != except && partners[$0].spareKbps > 0 && !partners[$0].holdings.contains(chunk.sequence)
+                && partners[$0].heardLately(now: now, within: dataSilence)
+        }
+        for i in takers.sorted(by: { partners[$0].lastHeard > partners[$1].lastHeard }).prefix(Self.rescueFanout) {
+            send(.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil)), to: partners[i].address, now: now, effects: &effects)
+            partners[i].holdings.slide(inserting: chunk.sequence, capacity: holdingsCapacity)
+            counters.served += 1
+            counters.rescueSpreads += 1
+        }
+    }
+
+    /// Partners a receiver of the source's second push passes the chunk on to.
+    static let rescueFanout = 4
 
     /// How much of the stream our level averages over. In time, not chunks, so the smoothing
     /// does not depend on the chunk duration: 10 chunks are 2 s of stream at 200 ms but only

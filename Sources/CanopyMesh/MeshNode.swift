@@ -60,6 +60,8 @@ public struct MeshNode: ProtocolCore {
     var pushers = [PeerAddress?](repeating: nil, count: MeshMessage.substreams)
     /// Per substream, the first sequence its pusher was asked for (earlier ones we pull).
     var pushStart = [UInt32](repeating: 0, count: MeshMessage.substreams)
+    /// False until our first pull has asked for every substream's push (`pulled`).
+    var choseFirstPushers = false
     /// Per substream, when we last cancelled its late pusher.
     var cancelledAt = [Instant](repeating: .zero, count: MeshMessage.substreams)
     /// When we first heard of each chunk of the window (from anyone): partners' lags and

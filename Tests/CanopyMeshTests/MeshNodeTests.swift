@@ -357,6 +357,29 @@ final class MeshNodeTests: XCTestCase {
                        "pushed again once partners are heard")
     }
 
+    /// An unasked chunk from the source that left it well after it was made is its second
+    /// push of a chunk that may exist nowhere else alive: passed straight on, to partners
+    /// that upload and lack it, most lately heard first. A fresh first push is not.
+    func testTheSourcesSecondPushIsPassedStraightOn() {
+        var partners = [(0, MeshFixtures.status(spare: 500, held: []))]
+        partners += (2...7).map { ($0, MeshFixtures.status(spare: $0 == 7 ? 0 : 100, held: [])) }
+        var h = Harness.peer(partners: partners)
+        h.receive(.data(MeshFixtures.chunk(5), status: nil), from: 2)
+        h.advance(.seconds(0.5))
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [5])), from: 3)
+        h.receive(.status(MeshFixtures.status(spare: 100, held: [5, 6])), from: 4)
+        h.advance(.seconds(0.1))
+        func passedOn(_ effects: [Effect], _ sequence: UInt32) -> [Int] {
+            effects.meshSends.compactMap { if case .data(let c, _) = $0.0, c.sequence == sequence { $0.1 } else { nil } }
+        }
+        let fresh = h.receive(.data(MeshFixtures.chunk(8), status: nil), from: 0)
+        XCTAssertEqual(passedOn(fresh, 8), [], "chunk 8 is 0.0 s old: a first push")
+        let second = h.receive(.data(MeshFixtures.chunk(6), status: nil), from: 0)
+        XCTAssertEqual(passedOn(second, 6).sorted(), [2, 3, 5, 6], "0.4 s old: 4 holds it, 7 uploads nothing, 0 sent it")
+        XCTAssertEqual(passedOn(second, 6).first, 3, "3 spoke last")
+        XCTAssertEqual(h.node.counters.rescueSpreads, 4)
+    }
+
     func testTwoNodesWithoutUploadDoNotPartner() {
         var h = Harness.peer(upload: 0, partners: [])
         guard case .partnerRefuse = h.receive(.partnerRequest(MeshFixtures.status(spare: 0, held: [])), from: 5).meshSends.last?.0 else {

@@ -37,11 +37,32 @@ final class MeshPushTests: XCTestCase {
         return h
     }
 
-    func testAPulledChunkMakesTheEarliestPartnerItsSubstreamsPusher() {
+    /// The first pull asks for every substream at once: the pulled one of the partner that
+    /// told us of it first, the others spread over both partners by lag and load.
+    func testAFirstPullAsksForEverySubstreamThePulledOneOfTheEarliestPartner() {
         var h = subscribedPeer()
-        let sent = h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
-        XCTAssertEqual(subscriptions(sent).map(\.to), [2])
-        XCTAssertEqual(subscriptions(sent).first?.mask, 1 << 10, "chunk 10 is substream 10 of 16")
+        let asked = subscriptions(h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3))
+        XCTAssertEqual(Set(asked.map(\.to)), [2, 3])
+        XCTAssertEqual(asked.reduce(0) { $0 | $1.mask }, 0xFFFF, "every substream is asked of someone")
+        XCTAssertEqual(asked.reduce(0) { $0 + $1.mask.nonzeroBitCount }, 16, "and of one partner only")
+        XCTAssertEqual(asked.first { $0.to == 2 }.map { $0.mask & 1 << 10 }, 1 << 10, "chunk 10 is substream 10 of 16")
+    }
+
+    /// After the first pull, a pull asks for its own substream only, even once every pusher
+    /// is gone: asking the partners left for all 16 at once, right after a crash, cost more
+    /// chunks than it saved.
+    func testOnlyTheFirstPullAsksForEverySubstream() {
+        var h = subscribedPeer()
+        h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
+        h.receive(.declined(0xFFFF), from: 2)
+        h.receive(.declined(0xFFFF), from: 3)
+        XCTAssertTrue(h.node.pushers.allSatisfy { $0 == nil })
+        h.receive(.partnerAccept(MeshFixtures.status(spare: 500, held: [11])), from: 4)
+        h.advance(MeshConfig().scheduleDelay)
+        XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 4), [11])
+        let asked = subscriptions(h.receive(.data(MeshFixtures.chunk(11), status: nil), from: 4))
+        XCTAssertEqual(asked.map(\.to), [4])
+        XCTAssertEqual(asked.first?.mask, 1 << 11)
     }
 
     /// Partner 2 is the earlier one, but it is farther from the source than we are: pushes
@@ -73,7 +94,7 @@ final class MeshPushTests: XCTestCase {
     /// levels let form does not last.
     func testAPusherNoLongerNearerTheSourceIsDropped() {
         var h = subscribedPeer()
-        XCTAssertEqual(subscriptions(h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)).map(\.to), [2])
+        XCTAssertTrue(subscriptions(h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)).map(\.to).contains(2))
         h.receive(.status(MeshFixtures.status(spare: 100, held: [10], level: 40)), from: 2)
         h.advance(.seconds(0.5))
         let sent = h.run(.timer(MeshNode.tickTimer))
@@ -103,11 +124,14 @@ final class MeshPushTests: XCTestCase {
         h.now = graceEnd
         let cancel = h.run(.timer(MeshNode.scheduleTimer))
         XCTAssertEqual(subscriptions(cancel).map(\.to), [2], "the late pusher is cancelled")
-        XCTAssertEqual(subscriptions(cancel).first?.mask, 0)
+        XCTAssertEqual(subscriptions(cancel).first.map { $0.mask & 1 << 10 }, 0, "for substream 10 only")
         XCTAssertEqual(cancel.requested(from: 3), [], "a push already on its way may still land")
         guard let settled = cancel.timer(MeshNode.scheduleTimer) else { return XCTFail("no wake-up after the cancel") }
         h.now = settled
         XCTAssertEqual(h.run(.timer(MeshNode.scheduleTimer)).requested(from: 3), [26], "pulled once it has not")
+        let asked = subscriptions(h.receive(.data(MeshFixtures.chunk(26), status: nil), from: 3))
+        XCTAssertEqual(asked.map(\.to), [3], "a node with other pushers asks for the pulled substream alone")
+        XCTAssertEqual(asked.first.map { $0.mask & 1 << 10 }, 1 << 10)
     }
 
     func testASupplierPushesASubscribedSubstreamAsSoonAsItGetsAChunk() {
@@ -151,14 +175,48 @@ final class MeshPushTests: XCTestCase {
         var h = subscribedPeer()
         let sent = h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
         let from = sent.meshSends.compactMap { if case .subscribe(_, let from) = $0.0 { from } else { nil } }
-        XCTAssertEqual(from, [UInt32(11)], "holds 10, nothing newer asked")
+        XCTAssertEqual(Set(from), [UInt32(11)], "holds 10, nothing newer asked")
     }
 
-    func testARefusedPushEndsTheSubscriptionOnBothSides() {
+    /// When a stream starts, every listener asks for a substream's push as it first pulls
+    /// one of its chunks, so subscriptions reach the source in substream order. Its push
+    /// budget runs out before the last substreams ask; they must still get their even share.
+    func testEverySubstreamGetsItsEvenShareOfAFullPushBudget() {
+        var h = Harness.source(upload: 300, push: 3, partners: 8)
+        let budget = h.node.pushBudget
+        let even = budget / MeshMessage.substreams
+        XCTAssertEqual(budget, 48, "300 kbit/s carries 4.3 copies of each chunk; pushes may take 70% of them")
+        var masks = [UInt16](repeating: 0, count: 9)
+        for j in 0..<MeshMessage.substreams {
+            for p in 1...8 {
+                masks[p] |= 1 << UInt16(j)
+                let sent = h.receive(.subscribe(masks[p], from: UInt32(j)), from: p)
+                for case (.declined(let mask), p) in sent.meshSends { masks[p] &= ~mask }
+            }
+        }
+        let takers = (0..<MeshMessage.substreams).map { j in
+            h.node.partners.filter { $0.pushMask & (1 << UInt16(j)) != 0 }.count
+        }
+        XCTAssertEqual(takers.reduce(0, +), budget, "the whole budget is used")
+        XCTAssertEqual(takers.min(), even, "substream \(takers.firstIndex(of: takers.min()!)!) has \(takers.min()!) takers: \(takers)")
+    }
+
+    func testARefusedPushEndsThatSubscriptionOnBothSides() {
         var h = subscribedPeer()
         h.receive(.data(MeshFixtures.chunk(10), status: nil), from: 3)
         let sent = h.receive(.refuse([26]), from: 2)
         XCTAssertEqual(subscriptions(sent).map(\.to), [2])
-        XCTAssertEqual(subscriptions(sent).first?.mask, 0, "the pusher is told it pushes nothing now")
+        XCTAssertEqual(subscriptions(sent).first.map { $0.mask & 1 << 10 }, 0, "the pusher is told it no longer pushes substream 10")
+        XCTAssertNotEqual(subscriptions(sent).first?.mask, 0, "its other substreams stay")
+    }
+
+    /// The subscriber leaves every chunk from `from` on to its new pusher, so what the pusher
+    /// already holds of the substream goes at once; later chunks as they come.
+    func testANewPusherSendsAtOnceWhatItAlreadyHolds() {
+        var h = supplier()
+        h.receive(.data(MeshFixtures.chunk(7), status: nil), from: 3)
+        h.receive(.data(MeshFixtures.chunk(8), status: nil), from: 3)
+        let sent = h.receive(.subscribe(1 << 7 | 1 << 1, from: 2), from: 2)
+        XCTAssertEqual(h.drainUploads(after: sent), ["7→2"], "chunk 1 is before `from`; 8 is substream 8")
     }
 }

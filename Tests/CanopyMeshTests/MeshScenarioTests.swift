@@ -31,11 +31,13 @@ final class MeshScenarioTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(number(r, "continuity.5"), 0.99)
         XCTAssertLessThanOrEqual(number(r, "duplicate_ratio"), 0.01)
         XCTAssertLessThanOrEqual(number(r, "control_overhead"), 0.10)
-        // Delivery also owes the chunks generated before a node's first news of the stream;
-        // the nodes joining in its last second miss one or two of the 100, so this run's
-        // delivery moves between 0.978 and 0.988 across seeds 11–14 (with either size of
-        // partner refusal) while continuity stays 1.
-        XCTAssertGreaterThanOrEqual(number(r, "delivery_ratio"), 0.975)
+        // Delivery also owes the chunks generated before a node starts playing, two behind
+        // the newest it first hears of: every node misses one to three of the 100, the more
+        // the sooner the stream reaches it. This run's delivery moves between 0.973 and
+        // 0.984 across seeds 11–14 while continuity stays 1. It was 0.978–0.988 before a
+        // node's first pull asked for every substream's push: the median delay was 37–65 ms
+        // longer, and nodes started at chunk 1.5 on average, not 2.0 (seeds 11 and 13).
+        XCTAssertGreaterThanOrEqual(number(r, "delivery_ratio"), 0.97)
     }
 
     func testChainsawCarriesTheStream() throws {

@@ -54,6 +54,7 @@ public final class MeshMode: SimMode {
                 ("pushed", .int(total(\.pushed))),
                 ("pusher_changes", .int(total(\.pusherChanges))),
                 ("source_repushes", .int(total(\.reseeded))),
+                ("rescue_spreads", .int(total(\.rescueSpreads))),
             ])),
         ])
     }
