@@ -104,7 +104,7 @@ public struct MeshConfig: Sendable, Equatable {
     /// usual gaps between messages, but never sooner than this (nor later than
     /// `silenceTimeout`). Short, a crashed partner that talked several times a second is
     /// replaced soon; but a live one whose messages wait in its own upload queue falls as
-    /// quiet, and is dropped too. The simulator's mesh scenarios (12–13 partners, 0.5–0.8 s
+    /// quiet, and is dropped too. The simulator's mesh scenarios (10–20 partners, 0.5–1.1 s
     /// maps) set 1.5 s: on scenarios/mesh-{donet,chainsaw}-massfail.json (seeds 7–12) the
     /// survivors without a gap at 5 s went, mean of the six, from 0.286 to 0.433 (DONet) and
     /// from 0.407 to 0.484 (Chainsaw) against 3 s, with their 1k, churn and 10k scenarios
