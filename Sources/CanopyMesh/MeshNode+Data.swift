@@ -51,8 +51,7 @@ extension MeshNode {
     /// not pushed for a subscription, and older than a first push is when it lands.
     private func isRescue(_ sequence: UInt32, from i: Int, now: Instant) -> Bool {
         guard partners[i].ref.id == info?.source.id else { return false }
-        let j = Self.substream(of: sequence)
-        if pushers[j] == partners[i].address && sequence >= pushStart[j] { return false }
+        if pushers[Self.substream(of: sequence)] == partners[i].address && awaitsPush(sequence) { return false }
         return (age(of: sequence, now: now) ?? 0) > Seeding.margin.seconds
     }
 
@@ -70,7 +69,7 @@ extension MeshNode {
                 && partners[$0].heardLately(now: now, within: dataSilence)
         }
         for i in takers.sorted(by: { partners[$0].lastHeard > partners[$1].lastHeard }).prefix(Self.rescueFanout) {
-            send(.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil)), to: partners[i].address, now: now, effects: &effects)
+            send(dataMessage(chunk, now: now), to: partners[i].address, now: now, effects: &effects)
             partners[i].holdings.slide(inserting: chunk.sequence, capacity: holdingsCapacity)
             counters.served += 1
             counters.rescueSpreads += 1
@@ -154,8 +153,7 @@ extension MeshNode {
                   partners[i].heardLately(now: now, within: dataSilence),
                   !next.pushed || partners[i].pushMask & Self.bit(of: sequence) != 0,
                   let chunk = store.chunk(sequence) else { continue }
-            send(.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil)),
-                 to: address, now: now, effects: &effects)
+            send(dataMessage(chunk, now: now), to: address, now: now, effects: &effects)
             counters.served += 1
             if pick != nil { counters.overdueServed += 1 }
         }
@@ -291,7 +289,7 @@ extension MeshNode {
         let order = candidates.filter { partners[$0].spareKbps > 0 } + candidates.filter { partners[$0].spareKbps == 0 }
         var receivers: [PeerAddress] = []
         for i in order.prefix(config.sourcePush) {
-            let message = Message.mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil))
+            let message = dataMessage(chunk, now: now)
             guard upload.canServe(bytes: UploadBudget.wireBytes(message), now: now, maxQueue: chunkDuration) else { break }
             send(message, to: partners[i].address, now: now, effects: &effects)
             partners[i].holdings.slide(inserting: chunk.sequence, capacity: holdingsCapacity)

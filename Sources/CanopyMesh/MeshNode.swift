@@ -354,6 +354,12 @@ public struct MeshNode: ProtocolCore {
         MeshStatus(spareKbps: spareKbps(now: now), level: advertisedLevel, map: currentMap())
     }
 
+    /// A chunk for a partner. Under DONet our map rides on it, so the receiver learns what
+    /// else we hold without waiting for the next map; Chainsaw's HAVEs already told it.
+    mutating func dataMessage(_ chunk: Chunk, now: Instant) -> Message {
+        .mesh(.data(chunk, status: scheduler == .donet ? currentStatus(now: now) : nil))
+    }
+
     /// Our level as `MeshStatus` carries it: eighths of a hop, 0 at the source, 255 (as
     /// far as it goes) before our first chunk.
     var advertisedLevel: UInt8 {
